@@ -1,0 +1,1 @@
+"""The ``stellar`` command line."""

@@ -1,0 +1,5 @@
+"""``python -m stellar.cli``."""
+
+from stellar.cli.main import main
+
+main()

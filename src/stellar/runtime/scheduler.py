@@ -1,0 +1,111 @@
+"""The scheduler: only the leader acts. Each tick it renews the leader lock, moves due
+delayed jobs to their queues, keeps one copy of every periodic task, and cleans workers
+that stopped pinging. It never runs a job itself."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Callable
+
+from stellar import codec
+from stellar.backends.protocol import Backend
+from stellar.clock import Clock
+from stellar.config import Settings
+from stellar.maintenance import force_clean_worker
+from stellar.runtime.loop import drive
+from stellar.runtime.worker import PERIODIC_ARGS
+from stellar.tasks.registry import Registry
+
+log = logging.getLogger("stellar.scheduler")
+
+PROMOTE_BATCH = 1000
+
+
+class Scheduler:
+    """Leader-elected scheduler; ``tick()`` does one round, the driver repeats it."""
+
+    def __init__(
+        self,
+        *,
+        backend: Backend,
+        registry: Registry,
+        clock: Clock,
+        settings: Settings,
+        name: str | None = None,
+    ) -> None:
+        self.backend = backend
+        self.registry = registry
+        self.clock = clock
+        self.settings = settings
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self.leading = False
+        #: called after due jobs were moved to their queues (in-process workers wake up)
+        self.on_promote: list[Callable[[], None]] = []
+        self._last_clean = -1e18
+
+    async def tick(self) -> float:
+        """One round. Returns how long to wait before the next one."""
+        interval = self.settings.scheduler_interval
+        leading = await self.backend.acquire_leader(self.name, self.settings.leader_lock_timeout)
+        if leading != self.leading:
+            self.leading = leading
+            state = "is now" if leading else "is no longer"
+            log.info("%s %s the scheduler leader", self.name, state)
+        if not leading:
+            return interval
+        now = self.clock.time()
+        moved = await self.promote(now)
+        await self.seed_periodic(now)
+        if now - self._last_clean >= interval:
+            self._last_clean = now
+            await self.clean_stuck_workers(now)
+        if moved:
+            for callback in self.on_promote:
+                callback()
+        due = await self.backend.next_due()
+        if due is None:
+            return interval
+        return max(0.0, min(interval, due - self.clock.time()))
+
+    async def promote(self, now: float) -> int:
+        total = 0
+        while True:
+            moved = await self.backend.promote_due(now, PROMOTE_BATCH)
+            total += moved
+            if moved < PROMOTE_BATCH:
+                return total
+
+    async def seed_periodic(self, now: float) -> None:
+        """Re-seed any periodic task that has no copy anywhere (and is not stopped)."""
+        for definition in self.registry.periodic():
+            payload = codec.encode_job(definition.name, definition.queue, PERIODIC_ARGS)
+            if await self.backend.ensure_delayed(definition.name, definition.queue, payload, now):
+                log.info("seeded periodic task %s", definition.name)
+
+    async def clean_stuck_workers(self, now: float) -> None:
+        limit = now - self.settings.stuck_worker_timeout
+        for record in await self.backend.worker_records():
+            seen = record.ping if record.ping is not None else record.started
+            if seen is None or seen >= limit:
+                continue
+            log.warning("worker %s has not pinged for %.0f s: cleaning it", record.name, now - seen)
+            try:
+                await force_clean_worker(
+                    self.backend, record.name, cleaner=self.name, now=now,
+                    reason=f"no ping for {now - seen:.0f} s", queues=record.queues,
+                    requeue=self.settings.retry_stuck_jobs,
+                )  # fmt: skip
+            except Exception as exc:  # one bad record must not stop the scheduler
+                log.error("could not clean worker %s: %s", record.name, exc)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        try:
+            await drive(self.tick, stop=stop, log=log, what="scheduler")
+        finally:
+            try:
+                await self.backend.release_leader(self.name)
+            except Exception as exc:
+                log.error("scheduler: could not release the leader lock: %s", exc)
