@@ -149,8 +149,9 @@ class Tasks:
         self, when: datetime | float, task: str, params: Any = None, *, queue: str | None = None
     ) -> datetime:
         """Run ``task`` at ``when`` (never before). A time in the past runs at once.
-        Returns the whole second it is filed under. Raises ``DuplicateDelayedJob`` when the
-        same task, queue and params are already delayed at that second (Resque's rule)."""
+        Returns the time it will run. Raises ``DuplicateDelayedJob`` when the same task,
+        queue and params are already delayed in the same whole second (Resque files delayed
+        jobs by whole second, rounded up)."""
         at = to_timestamp(when)
         _, job = self._encode(task, params, queue)
         if not await self.backend.push_delayed(job.payload, at):
@@ -158,7 +159,7 @@ class Tasks:
                 f"{task} with these params is already delayed at {utc(math.ceil(at))} "
                 f"in queue {job.queue!r}"
             )
-        return utc(math.ceil(at))
+        return utc(at)
 
     async def enqueue_in(
         self, delay: timedelta | float, task: str, params: Any = None, *, queue: str | None = None

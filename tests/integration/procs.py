@@ -15,9 +15,12 @@ STELLAR = [sys.executable, "-m", "stellar.cli"]
 def spawn(app: Path, *args: str, env: dict[str, str] | None = None, log: Path | None = None
           ) -> subprocess.Popen[bytes]:  # fmt: skip
     full_env = {**os.environ, **(env or {})}
-    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - closed with process
-    return subprocess.Popen([*STELLAR, "--app", str(app), *args], env=full_env,
-                            stdout=out, stderr=out)  # fmt: skip
+    command = [*STELLAR, "--app", str(app), *args]
+    if log is None:
+        return subprocess.Popen(command, env=full_env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)  # fmt: skip
+    with open(log, "ab") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(command, env=full_env, stdout=out, stderr=out)
 
 
 def stop(process: subprocess.Popen[bytes], timeout: float = 15) -> int:

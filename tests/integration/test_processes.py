@@ -73,11 +73,8 @@ def test_three_processes_process_10000_jobs_exactly_once(tmp_path: Path) -> None
     root = make_app(tmp_path, "hit", HIT)
     hits = tmp_path / "hits.txt"
     env = {"HITS_FILE": str(hits)}
-    async with App(root, processors=False, scheduler=False, env={}) as client:
-        queued = await client.api.tasks.enqueue_many(
-            "count.hit", ({"id": i} for i in range(10_000))
-        )
-        assert queued == 10_000
+    queued = with_client(root, lambda t: t.enqueue_many("count.hit", ({"id": i} for i in range(10_000))))
+    assert queued == 10_000
     procs = [
         spawn(root, "run", env=env, log=tmp_path / "run.log"),
         spawn(root, "worker", env=env, log=tmp_path / "w1.log"),

@@ -1,0 +1,1 @@
+"""Contract tests: every Backend method, against every backend."""

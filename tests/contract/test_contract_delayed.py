@@ -1,0 +1,158 @@
+"""Delayed jobs: filing under ceil(at), duplicates, listing, removal and promotion."""
+
+from __future__ import annotations
+
+import pytest
+
+from stellar.backends import Backend
+
+from .payloads import job
+
+P, R = job("t", "q", {"p": 1}), job("t", "r", {"r": 1})
+
+
+async def test_timestamp_is_at_rounded_up(backend: Backend) -> None:
+    assert await backend.push_delayed(P, 100.2) is True
+    assert await backend.push_delayed(P, 100.0) is True
+    assert await backend.push_delayed(P, 98.000001) is True
+    assert await backend.timestamps() == [99, 100, 101]
+    assert await backend.scheduled_at(P) == [99, 100, 101]
+    assert await backend.delayed_at(101) == [P]
+    assert await backend.delayed_at(100) == [P]
+    assert await backend.delayed_count() == 3
+
+
+async def test_duplicate_in_the_same_second_is_refused(backend: Backend) -> None:
+    assert await backend.push_delayed(P, 100.2)
+    assert await backend.push_delayed(P, 100.9) is False
+    assert await backend.push_delayed(P, 101.0) is False
+    assert await backend.delayed_at(101) == [P]
+    assert await backend.delayed_count() == 1
+    assert await backend.push_delayed(R, 101.0) is True
+    assert await backend.delayed_at(101) == [P, R]
+
+
+async def test_delayed_at_keeps_push_order(backend: Backend) -> None:
+    payloads = [job(params={"i": i}) for i in range(5)]
+    for p in payloads:
+        assert await backend.push_delayed(p, 200)
+    assert await backend.delayed_at(200) == payloads
+    assert await backend.delayed_at(201) == []
+
+
+async def test_timestamps_ascending(backend: Backend) -> None:
+    assert await backend.timestamps() == []
+    for at in (300, 100, 1_000, 200):
+        assert await backend.push_delayed(job(params={"at": at}), at)
+    assert await backend.timestamps() == [100, 200, 300, 1_000]
+
+
+async def test_remove_delayed_returns_the_timestamps_it_left(backend: Backend) -> None:
+    await backend.push_delayed(P, 200)
+    await backend.push_delayed(P, 100)
+    await backend.push_delayed(R, 100)
+    assert await backend.remove_delayed(P) == [100, 200]
+    assert await backend.scheduled_at(P) == []
+    assert await backend.timestamps() == [100]
+    assert await backend.delayed_at(100) == [R]
+    assert await backend.remove_delayed(P) == []
+    assert await backend.remove_delayed(P.replace(":", ": ")) == []
+    assert await backend.delayed_count() == 1
+
+
+async def test_remove_delayed_at(backend: Backend) -> None:
+    await backend.push_delayed(P, 100)
+    await backend.push_delayed(R, 100)
+    await backend.push_delayed(P, 200)
+    assert await backend.remove_delayed_at(100) == 2
+    assert await backend.timestamps() == [200]
+    assert await backend.scheduled_at(P) == [200]
+    assert await backend.scheduled_at(R) == []
+    assert await backend.remove_delayed_at(100) == 0
+    assert await backend.remove_delayed_at(999) == 0
+    # a removed timestamp can be used again
+    assert await backend.push_delayed(R, 100)
+
+
+async def test_remove_all_delayed(backend: Backend) -> None:
+    assert await backend.remove_all_delayed() == 0
+    await backend.push_delayed(P, 100)
+    await backend.push_delayed(R, 100)
+    await backend.push_delayed(P, 200)
+    assert await backend.remove_all_delayed() == 3
+    assert await backend.timestamps() == []
+    assert await backend.delayed_count() == 0
+    assert await backend.scheduled_at(P) == []
+    assert await backend.next_due() is None
+    assert await backend.push_delayed(P, 100)
+
+
+async def test_next_due_is_the_earliest_precise_time(backend: Backend) -> None:
+    assert await backend.next_due() is None
+    await backend.push_delayed(P, 300)
+    assert await backend.next_due() == pytest.approx(300)
+    await backend.push_delayed(R, 100.25)
+    assert await backend.next_due() == pytest.approx(100.25)
+    assert await backend.promote_due(100.25) == 1
+    assert await backend.next_due() == pytest.approx(300)
+
+
+async def test_promote_due_never_promotes_before_the_precise_time(backend: Backend) -> None:
+    await backend.push_delayed(P, 100.2)
+    assert await backend.promote_due(100.0) == 0
+    assert await backend.promote_due(100.19) == 0
+    assert await backend.length("q") == 0
+    assert await backend.delayed_count() == 1
+    assert await backend.promote_due(100.2) == 1
+    assert await backend.queued("q") == [P]
+    assert await backend.delayed_count() == 0
+    assert await backend.timestamps() == []
+    assert await backend.scheduled_at(P) == []
+    assert await backend.promote_due(1_000.0) == 0
+
+
+async def test_promote_due_appends_to_the_tail_of_each_jobs_queue(backend: Backend) -> None:
+    first = job("t", "q", {"first": 1})
+    await backend.push("q", [first])
+    await backend.push_delayed(P, 10)
+    await backend.push_delayed(R, 11)
+    assert await backend.promote_due(50) == 2
+    assert await backend.queued("q") == [first, P]
+    assert await backend.queued("r") == [R]
+    assert await backend.queues() == ["q", "r"]
+    assert await backend.scheduled_at(P) == []
+
+
+async def test_promote_due_moves_the_earliest_first_up_to_limit(backend: Backend) -> None:
+    payloads = {at: job(params={"at": at}) for at in (14, 10, 12, 11, 13)}
+    for at, payload in payloads.items():
+        await backend.push_delayed(payload, at)
+    late = job(params={"late": True})
+    await backend.push_delayed(late, 99)
+    assert await backend.promote_due(20, limit=2) == 2
+    assert await backend.queued("q") == [payloads[10], payloads[11]]
+    assert await backend.timestamps() == [12, 13, 14, 99]
+    assert await backend.promote_due(20) == 3
+    assert await backend.queued("q") == [payloads[at] for at in (10, 11, 12, 13, 14)]
+    assert await backend.timestamps() == [99]
+    assert await backend.delayed_count() == 1
+
+
+async def test_promote_due_keeps_the_order_within_a_timestamp(backend: Backend) -> None:
+    payloads = [job(params={"i": i}) for i in range(4)]
+    for p in payloads:
+        await backend.push_delayed(p, 100)
+    assert await backend.promote_due(100) == 4
+    assert await backend.queued("q") == payloads
+
+
+async def test_promote_due_splits_a_timestamp_by_precise_time(backend: Backend) -> None:
+    late, early = job(params={"late": 1}), job(params={"early": 1})
+    await backend.push_delayed(late, 100.9)
+    await backend.push_delayed(early, 100.1)
+    assert await backend.timestamps() == [101]
+    assert await backend.promote_due(100.5) == 1
+    assert await backend.queued("q") == [early]
+    assert await backend.delayed_at(101) == [late]
+    assert await backend.scheduled_at(late) == [101]
+    assert await backend.next_due() == pytest.approx(100.9)
