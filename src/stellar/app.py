@@ -26,6 +26,7 @@ from stellar.api import Api, Tasks
 from stellar.backends import Backend, open_backend
 from stellar.clock import SYSTEM_CLOCK, Clock
 from stellar.config import Settings, load_settings
+from stellar.events import Events
 from stellar.runtime.pool import ProcessorPool
 from stellar.runtime.scheduler import Scheduler
 from stellar.tasks.definition import Task
@@ -61,6 +62,8 @@ class App:
         self.root = Path(root).resolve()
         self.clock = clock
         self.name = process_name()
+        #: subscribe here to observe jobs, workers and leadership (see stellar.events)
+        self.events = Events()
         self._want_processors = processors
         self._want_scheduler = scheduler
         self._queues = queues
@@ -100,7 +103,7 @@ class App:
         if self._want_processors and settings.max_processors > 0:
             self.pool = ProcessorPool(
                 backend=backend, registry=registry, api=api, clock=self.clock,
-                settings=settings, queues=self._queues, name=self.name,
+                settings=settings, queues=self._queues, name=self.name, events=self.events,
             )  # fmt: skip
             tasks.on_push.append(self.pool.wake)
             self._running.append(asyncio.create_task(self.pool.run(self._stop)))
@@ -108,7 +111,7 @@ class App:
         if run_scheduler:
             self.scheduler = Scheduler(
                 backend=backend, registry=registry, clock=self.clock, settings=settings,
-                name=self.name,
+                name=self.name, events=self.events,
             )  # fmt: skip
             if self.pool is not None:
                 self.scheduler.on_promote.append(self.pool.wake)

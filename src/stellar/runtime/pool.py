@@ -18,6 +18,7 @@ from typing import Any
 from stellar.backends.protocol import Backend
 from stellar.clock import Clock
 from stellar.config import Settings
+from stellar.events import Events
 from stellar.runtime.loop import drive
 from stellar.runtime.worker import Worker
 from stellar.tasks.registry import Registry
@@ -48,7 +49,9 @@ class ProcessorPool:
         min_processors: int | None = None,
         max_processors: int | None = None,
         name: str | None = None,
+        events: Events | None = None,
     ) -> None:
+        self.events = events if events is not None else Events()
         self.backend = backend
         self.registry = registry
         self.api = api
@@ -114,6 +117,7 @@ class ProcessorPool:
             api=self.api,
             clock=self.clock,
             settings=self.settings,
+            events=self.events,
         )
         await worker.register()
         slot = _Slot(worker)

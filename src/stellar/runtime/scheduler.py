@@ -14,6 +14,7 @@ from stellar import codec
 from stellar.backends.protocol import Backend
 from stellar.clock import Clock
 from stellar.config import Settings
+from stellar.events import Event, EventKind, Events
 from stellar.maintenance import force_clean_worker
 from stellar.runtime.loop import drive
 from stellar.runtime.worker import PERIODIC_ARGS
@@ -35,7 +36,9 @@ class Scheduler:
         clock: Clock,
         settings: Settings,
         name: str | None = None,
+        events: Events | None = None,
     ) -> None:
+        self.events = events if events is not None else Events()
         self.backend = backend
         self.registry = registry
         self.clock = clock
@@ -54,6 +57,8 @@ class Scheduler:
             self.leading = leading
             state = "is now" if leading else "is no longer"
             log.info("%s %s the scheduler leader", self.name, state)
+            kind: EventKind = "leader.gained" if leading else "leader.lost"
+            self.events.emit(Event(kind=kind, time=self.clock.time(), worker=self.name))
         if not leading:
             return interval
         now = self.clock.time()
@@ -84,6 +89,10 @@ class Scheduler:
             payload = codec.encode_job(definition.name, definition.queue, PERIODIC_ARGS)
             if await self.backend.ensure_delayed(definition.name, definition.queue, payload, now):
                 log.info("seeded periodic task %s", definition.name)
+                self.events.emit(Event(
+                    kind="job.reenqueue", time=now, queue=definition.queue,
+                    detail={"task": definition.name, "reason": "periodic task seeded"},
+                ))  # fmt: skip
 
     async def clean_stuck_workers(self, now: float) -> None:
         limit = now - self.settings.stuck_worker_timeout
@@ -93,11 +102,15 @@ class Scheduler:
                 continue
             log.warning("worker %s has not pinged for %.0f s: cleaning it", record.name, now - seen)
             try:
-                await force_clean_worker(
+                failure = await force_clean_worker(
                     self.backend, record.name, cleaner=self.name, now=now,
                     reason=f"no ping for {now - seen:.0f} s", queues=record.queues,
                     requeue=self.settings.retry_stuck_jobs,
                 )  # fmt: skip
+                self.events.emit(Event(
+                    kind="worker.cleaned", time=now, worker=record.name,
+                    job=failure.job if failure else None, detail={"cleaner": self.name},
+                ))  # fmt: skip
             except Exception as exc:  # one bad record must not stop the scheduler
                 log.error("could not clean worker %s: %s", record.name, exc)
 

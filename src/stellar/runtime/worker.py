@@ -14,6 +14,7 @@ from stellar.backends.protocol import Backend, Claimed
 from stellar.clock import Clock
 from stellar.config import Settings
 from stellar.errors import JobTimeout, PayloadError, UnknownTask
+from stellar.events import Event, EventKind, Events
 from stellar.job import Job
 from stellar.plugins.base import PluginContext, run_after, run_before
 from stellar.tasks.definition import Task
@@ -49,8 +50,10 @@ class Worker:
         api: Any,
         clock: Clock,
         settings: Settings,
+        events: Events | None = None,
     ) -> None:
         self.name = name
+        self.events = events if events is not None else Events()
         self.wanted = list(queues) or [WILDCARD]
         self.queues = queues_string(self.wanted)
         self.backend = backend
@@ -68,11 +71,17 @@ class Worker:
     def busy(self) -> bool:
         return self.current is not None
 
+    def emit(self, kind: EventKind, **fields: Any) -> None:
+        if self.events:
+            self.events.emit(Event(kind=kind, time=self.clock.time(), worker=self.name, **fields))
+
     async def register(self) -> None:
         await self.backend.register_worker(self.name, self.queues, self.clock.time())
+        self.emit("worker.start")
 
     async def unregister(self) -> None:
         await self.backend.unregister_worker(self.name, self.queues)
+        self.emit("worker.end")
 
     async def resolve_queues(self) -> list[str]:
         """The queues to poll, in order; ``*`` stands for every known queue (sorted),
@@ -113,12 +122,14 @@ class Worker:
             definition = self.registry.get(job.task)
         except (PayloadError, UnknownTask) as exc:
             await self.fail(claimed.queue, claimed.payload, exc)
+            self.emit("job.failure", queue=claimed.queue, error=exc)
             return
         ctx = PluginContext(job=job, backend=self.backend, clock=self.clock, worker=self.name)
         if definition.plugins and not await run_before(definition.plugins, "perform", ctx):
             await self.backend.finish(self.name, self.queues, discard=True)
             return
         started = time.perf_counter()
+        self.emit("job.start", queue=job.queue, job=job)
         ctx.error = await self.execute(definition, job)
         if definition.plugins:
             try:
@@ -130,13 +141,15 @@ class Worker:
             payload = codec.encode_job(definition.name, definition.queue, PERIODIC_ARGS)
             at = self.clock.time() + float(definition.frequency)
             reschedule = (definition.name, definition.queue, payload, at)
+        duration = time.perf_counter() - started
         if ctx.error is None:
             await self.backend.finish(self.name, self.queues, reschedule=reschedule)
             self.processed += 1
-            log.debug("%s: %s done in %.1f ms", self.name, job.task,
-                      (time.perf_counter() - started) * 1000)  # fmt: skip
+            log.debug("%s: %s done in %.1f ms", self.name, job.task, duration * 1000)
+            self.emit("job.success", queue=job.queue, job=job, duration=duration)
         else:
             await self.fail(job.queue, job.payload, ctx.error, reschedule)
+            self.emit("job.failure", queue=job.queue, job=job, error=ctx.error, duration=duration)
 
     async def execute(self, definition: Task, job: Job) -> BaseException | None:
         """Run the task; returns its error (None on success). Never raises but for
