@@ -43,6 +43,7 @@ from stellar.codec import (
     encode_ping,
     encode_working_on,
     js_date,
+    loads,
     parse_date,
     raw_member,
     working_on_prefix,
@@ -232,7 +233,8 @@ VALUES: list[tuple[str, Any]] = [
     ("all floats", FLOATS),
     ("all ints", INTS),
     ("non-str keys", {1: "x", "b": 2, 0: 3}),
-    ("odd keys", {True: 1, None: 2, 1.5: 3, -0.0: 4, False: 5}),
+    ("odd keys", {True: 1, None: 2, 1.5: 3, -0.0: 4}),
+    ("false key", {"x": 0, False: 5}),
     ("float keys", {float("nan"): 1, float("inf"): 2, 1e21: 3, 1e-7: 4, 2.0: 5}),
     ("big int key", {2**60: 1, 4294967294: 2, 4294967295: 3}),
     ("repeated key", {1: "a", "1": "b", "x": 0}),
@@ -278,13 +280,31 @@ ZONES = [
     "Etc/GMT-4",
     "Etc/GMT+5",
 ]
-TIMES = [1781730416, 1766000000, 0, -1, 1.5, -0.5, 2.9999999999999996, 946684800, 253402300799]
+# Zone names are compared for present-day times: for the 1970s ICU and the C library
+# disagree in places (Europe/London's all-year summer time of 1968-71 is "Greenwich Mean
+# Time" to ICU), and nobody reads a zone name back.
+TIMES = [1781730416, 1766000000, 1781730416.999, 1781730415.9999999, 946684800, 253402300799]
+EDGE_ZONES = ["UTC", "Etc/GMT-4", "Etc/GMT+5"]
+EDGE_TIMES = [
+    0,
+    -1,
+    1.5,
+    -0.5,
+    -0.0001,
+    2.9999999999999996,
+    -62198755200 - 86400 * 400,  # year -3
+    8.64e12,  # the last day JavaScript can write
+    8.64e12 + 1,  # Invalid Date
+    -8.64e12 - 1,
+]
 
 PARSE_TEXTS = [
     ("UTC", "Wed Jun 17 2026 14:06:56 GMT-0700 (Pacific Daylight Time)"),
     ("UTC", "Thu Jun 18 2026 02:36:56 GMT+0530 (India Standard Time)"),
     ("UTC", "Wed Jun 17 2026 21:06:56 GMT+0000 (Coordinated Universal Time)"),
     ("UTC", "Wed Jun 17 2026 21:06:56 GMT+0000"),
+    ("UTC", "Wed Jun 17 2026 21:06:56 UTC"),
+    ("America/New_York", "Wed Jun 17 2026 21:06:56"),
     ("UTC", "Wed, 17 Jun 2026 21:06:56 GMT"),
     ("UTC", "2026-06-17T21:06:56Z"),
     ("UTC", "2026-06-17T21:06:56.250Z"),
@@ -318,6 +338,9 @@ def corpus() -> Iterator[list[Any]]:
         yield [name, "job", [task, queue, [tag(a) for a in args]]]
     for tz in ZONES:
         for ts in TIMES:
+            yield [f"date {tz} {ts!r}", "date", [tz, ts]]
+    for tz in EDGE_ZONES:
+        for ts in EDGE_TIMES:
             yield [f"date {tz} {ts!r}", "date", [tz, ts]]
     for tz, text in PARSE_TEXTS:
         yield [f"parse {tz} {text}", "parse", [tz, text]]
@@ -500,9 +523,7 @@ def test_dumps_matches_node_on_random_values(tmp_path: Path) -> None:
     rng = random.Random(20260617)
     values = [_random_value(rng) for _ in range(3000)]
     path = tmp_path / "random.jsonl"
-    path.write_text(
-        corpus_text([str(i), "value", tag(v)] for i, v in enumerate(values)), "ascii"
-    )
+    path.write_text(corpus_text([str(i), "value", tag(v)] for i, v in enumerate(values)), "ascii")
     results = node_results(path)
     mismatches = [
         (v, dumps(v), want)
@@ -585,20 +606,20 @@ json_scalars = (
 )
 json_values = st.recursive(
     json_scalars,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=6), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
     max_leaves=20,
 )
 plain_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**53), max_value=2**53)
-    | st.text(),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(
-        st.text(max_size=6).filter(lambda k: not (k.isdigit() and k.isascii())),
-        children,
-        max_size=4,
+    st.none() | st.booleans() | st.integers(min_value=-(2**53), max_value=2**53) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.text(max_size=6).filter(lambda k: not (k.isdigit() and k.isascii())),
+            children,
+            max_size=4,
+        )
     ),
     max_leaves=20,
 )
@@ -606,7 +627,18 @@ plain_values = st.recursive(
 
 @given(json_values)
 def test_dumps_parses_back_to_an_equal_value(value: Any) -> None:
-    assert json.loads(dumps(value)) == value
+    assert loads(dumps(value)) == value
+
+
+def test_loads_reads_numbers_as_javascript_does() -> None:
+    # JS writes this float as 56157604150783050: it must read back as the same float
+    assert dumps(5.615760415078305e16) == "56157604150783050"
+    assert loads("56157604150783050") == 5.615760415078305e16
+    assert isinstance(loads("56157604150783050"), float)
+    assert loads("[9007199254740991, -9007199254740992, 12]") == [2**53 - 1, -(2**53), 12]
+    assert loads(b'{"a":1e400}') == {"a": math.inf}
+    with pytest.raises(ValueError, match="NaN is not valid JSON"):
+        loads("[NaN]")
 
 
 @given(plain_values)
@@ -646,8 +678,8 @@ def test_check_params_accepts_shared_but_acyclic_values() -> None:
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ({1: "x"}, "params: key 1 is a int; JSON object keys must be strings"),
-        ({"a": [{None: 1}]}, 'params["a"][0]: key None is a NoneType'),
+        ({1: "x"}, "params: key 1 (int) is not a string; JSON object keys must be strings"),
+        ({"a": [{None: 1}]}, 'params["a"][0]: key None (NoneType) is not a string'),
         ({"a": [0, 1, "x\ud800"]}, 'params["a"][2]: string contains a lone surrogate U+D800'),
         ({"b\udfff": 1}, 'params["b\\udfff"]: key contains a lone surrogate U+DFFF at index 1'),
         ({"n": 2**53}, 'params["n"]: integer 9007199254740992 is outside ±(2**53-1)'),
@@ -673,6 +705,20 @@ def test_check_params_refuses_cycles() -> None:
     value["a"].append(value)
     with pytest.raises(InvalidParams, match=r'params\["a"\]\[1\]: cycle'):
         check_params(value)
+
+
+def test_the_deepest_accepted_params_travel() -> None:
+    value: Any = 1.5
+    for i in range(MAX_DEPTH):
+        value = {"k": value} if i % 2 else [value]
+    check_params(value)
+    text = encode_job("t", "q", [value])
+    assert decode_job(text).args == (value,)
+
+
+def test_check_params_paths_show_keys_as_written() -> None:
+    with pytest.raises(InvalidParams, match='^params\\["é"\\]\\[0\\]: integer'):
+        check_params({"é": [2**60]})
 
 
 def test_check_params_refuses_deep_nesting() -> None:
@@ -722,7 +768,10 @@ def test_decode_job_takes_the_queue_of_ruby_jobs_from_the_caller() -> None:
 @pytest.mark.parametrize(
     ("payload", "message"),
     [
-        (b'{"class":"t","args":[]}\xff', "payload is not UTF-8 text (invalid start byte at byte 23)"),
+        (
+            b'{"class":"t","args":[]}\xff',
+            "payload is not UTF-8 text (invalid start byte at byte 23)",
+        ),
         ("{nope", "payload is not valid JSON: Expecting property name"),
         ('{"class":"t","queue":"q","args":[NaN]}', "payload is not valid JSON: NaN is not valid"),
         ("", "payload is not valid JSON"),
@@ -730,7 +779,10 @@ def test_decode_job_takes_the_queue_of_ruby_jobs_from_the_caller() -> None:
         ('"x"', "payload is a string, not a JSON object"),
         ("null", "payload is null, not a JSON object"),
         ('{"queue":"q","args":[]}', 'payload has no "class" key'),
-        ('{"class":"","queue":"q","args":[]}', 'payload "class" must be a non-empty string, not ""'),
+        (
+            '{"class":"","queue":"q","args":[]}',
+            'payload "class" must be a non-empty string, not ""',
+        ),
         ('{"class":3,"queue":"q","args":[]}', 'payload "class" must be a non-empty string, not 3'),
         ('{"class":"t","queue":"q"}', 'payload has no "args" key'),
         ('{"class":"t","queue":"q","args":{}}', 'payload "args" must be an array, not an object'),
@@ -794,13 +846,61 @@ def test_working_on_round_trips_any_payload_text(payload: str) -> None:
     record = decode_working_on(encode_working_on("w", "q", payload, 0))
     assert record.payload_text == payload
     assert (record.worker, record.queue) == ("w", "q")
-    assert (record.job is not None) == (payload == JOB)
+    assert (record.job is not None) == (payload.strip() == JOB)
+
+
+@given(st.one_of(st.text(), json_values.map(dumps)), st.text(), st.text())
+def test_records_round_trip_any_payload_text(payload: str, worker: str, queue: str) -> None:
+    record = decode_working_on(encode_working_on(worker, queue, payload, 1781730416))
+    assert (record.payload_text, record.worker, record.queue) == (payload, worker, queue)
+    failed = decode_failure(
+        encode_failure(
+            worker=worker,
+            queue=queue,
+            payload=payload,
+            exception="E",
+            error=payload,
+            backtrace=[payload],
+            failed_at=0,
+        )
+    )
+    assert (failed.payload_text, failed.worker, failed.queue) == (payload, worker, queue)
+    assert (failed.error, failed.backtrace) == (payload, (payload,))
+    assert record.job == failed.job
+
+
+def test_records_written_by_node_decode() -> None:
+    expected = dict(read_lines(EXPECTED_FILE))
+    checked = 0
+    for name, kind, data in read_lines(CORPUS_FILE):
+        if kind == "working_on":
+            _, worker, queue, payload, ts = data
+            record = decode_working_on(expected[name])
+            assert (record.worker, record.queue, record.payload_text) == (worker, queue, payload)
+            assert record.run_at == datetime.fromtimestamp(int(ts), UTC)
+            assert record.job == decode_job(payload)
+            checked += 1
+        elif kind == "failure":
+            _, worker, queue, payload, exception, error, backtrace, ts = data
+            failed = decode_failure(expected[name])
+            assert (failed.worker, failed.queue, failed.payload_text) == (worker, queue, payload)
+            assert (failed.exception, failed.error) == (exception, error)
+            assert failed.backtrace == tuple(backtrace or ())
+            assert failed.failed_at == datetime.fromtimestamp(int(ts), UTC)
+            assert failed.job == decode_job(payload)
+            checked += 1
+    assert checked == 12
 
 
 @pytest.mark.parametrize("garbage", ["not json", "{broken", '1,"x":2', "}{", ""])
 def test_working_on_built_by_lua_with_a_garbage_payload(garbage: str) -> None:
     record = decode_working_on(working_on_prefix("w", "q", 0) + garbage + "}")
-    assert (record.worker, record.queue, record.payload_text, record.job) == ("w", "q", garbage, None)
+    assert (record.worker, record.queue, record.payload_text, record.job) == (
+        "w",
+        "q",
+        garbage,
+        None,
+    )
     assert record.run_at == datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -812,7 +912,9 @@ def test_working_on_written_by_node_lua_cjson() -> None:
     )
     record = decode_working_on(text)
     assert record.worker == "host:9+1"
-    assert record.payload_text == '{"args":[{"url":"http:\\/\\/x\\/y"}],"queue":"q","class":"a\\/b"}'
+    assert (
+        record.payload_text == '{"args":[{"url":"http:\\/\\/x\\/y"}],"queue":"q","class":"a\\/b"}'
+    )
     assert record.job is not None
     assert (record.job.task, record.job.args) == ("a/b", ({"url": "http://x/y"},))
     assert record.run_at == datetime(2026, 6, 17, 21, 6, 56, tzinfo=UTC)
@@ -821,7 +923,9 @@ def test_working_on_written_by_node_lua_cjson() -> None:
 
 
 def test_working_on_written_by_ruby() -> None:
-    text = '{"queue":"low","run_at":"2026-06-17T21:06:56Z","payload":{"class":"Archive","args":[7]}}'
+    text = (
+        '{"queue":"low","run_at":"2026-06-17T21:06:56Z","payload":{"class":"Archive","args":[7]}}'
+    )
     record = decode_working_on(text)
     assert record.worker == ""
     assert record.queue == "low"
@@ -963,6 +1067,9 @@ WHEN = datetime(2026, 6, 17, 21, 6, 56, tzinfo=UTC)
         ("Wed Jun 17 2026 14:06:56 GMT-0700 (Pacific Daylight Time)", WHEN),
         ("Thu Jun 18 2026 02:36:56 GMT+0530 (India Standard Time)", WHEN),
         ("Wed, 17 Jun 2026 21:06:56 GMT", WHEN),
+        ("Wed Jun 17 2026 21:06:56 UTC", WHEN),
+        ("Wed Jun 17 2026 21:06:56 GMT", WHEN),
+        ("Jun 17 2026 21:06", datetime(2026, 6, 17, 21, 6, tzinfo=UTC)),
         ("2026-06-17T21:06:56Z", WHEN),
         ("2026-06-17T21:06:56.000Z", WHEN),
         ("2026-06-17T14:06:56-07:00", WHEN),
