@@ -42,4 +42,3 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         yield store
     finally:
         await store.aclose()
-

@@ -12,4 +12,4 @@ def job(task: str = "t", queue: str = "q", params: object = None) -> str:
 
 def failure(n: int) -> str:
     """An opaque failed-list record (the backend never parses it)."""
-    return '{"worker":"w","queue":"q","payload":{},"error":"boom %d"}' % n
+    return f'{{"worker":"w","queue":"q","payload":{{}},"error":"boom {n}"}}'

@@ -51,7 +51,7 @@ async def test_remove_delayed_returns_the_timestamps_it_left(backend: Backend) -
     await backend.push_delayed(P, 200)
     await backend.push_delayed(P, 100)
     await backend.push_delayed(R, 100)
-    assert await backend.remove_delayed(P) == [100, 200]
+    assert sorted(await backend.remove_delayed(P)) == [100, 200]
     assert await backend.scheduled_at(P) == []
     assert await backend.timestamps() == [100]
     assert await backend.delayed_at(100) == [R]
@@ -156,3 +156,13 @@ async def test_promote_due_splits_a_timestamp_by_precise_time(backend: Backend) 
     assert await backend.delayed_at(101) == [late]
     assert await backend.scheduled_at(late) == [101]
     assert await backend.next_due() == pytest.approx(100.9)
+
+
+async def test_promote_due_sends_a_job_without_a_queue_to_default(backend: Backend) -> None:
+    foreign = ['{"queue":"x"}', "not json", '{"class":"t","args":[],"queue":" "}', "[1]"]
+    for payload in foreign:
+        assert await backend.push_delayed(payload, 10)
+    assert await backend.promote_due(10) == 4
+    assert await backend.queued("x") == [foreign[0]]
+    assert await backend.queued("default") == foreign[1:]
+    assert await backend.delayed_count() == 0

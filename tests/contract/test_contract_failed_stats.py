@@ -26,6 +26,9 @@ async def test_failed_pages_oldest_first(backend: Backend) -> None:
     assert await backend.failed(2, 100) == records[2:]
     assert await backend.failed(4, 1) == []
     assert await backend.failed(5, 9) == []
+    assert await backend.failed(-100, -4) == records[:2]
+    assert await backend.failed(-1, -2) == []
+    assert await backend.failed(1, -2) == records[1:4]
 
 
 async def test_remove_failed_removes_one_exact_match(backend: Backend) -> None:

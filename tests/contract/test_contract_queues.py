@@ -18,8 +18,14 @@ async def test_push_appends_in_order_and_registers_the_queue(backend: Backend) -
     assert await backend.queues() == ["q"]
 
 
+async def test_push_of_nothing_registers_the_queue(backend: Backend) -> None:
+    await backend.push("q", [])
+    assert await backend.queues() == ["q"]
+    assert await backend.length("q") == 0
+
+
 async def test_payloads_are_stored_verbatim(backend: Backend) -> None:
-    odd = job(params={"text": "héllo ☃ \U0001f600 \\ \" \n", "n": 1e-7, "big": "x" * 10_000})
+    odd = job(params={"text": 'héllo ☃ \U0001f600 \\ " \n', "n": 1e-7, "big": "x" * 10_000})
     await backend.push("q", [odd, "not json at all", ""])
     assert await backend.queued("q") == [odd, "not json at all", ""]
 
@@ -52,6 +58,10 @@ async def test_queued_ranges_follow_lrange(backend: Backend) -> None:
     assert await backend.queued("q", 4, 2) == []
     assert await backend.queued("q", 5, 10) == []
     assert await backend.queued("q", 0, -6) == []
+    assert await backend.queued("q", -100, -4) == [A, B]
+    assert await backend.queued("q", -100, -6) == []
+    assert await backend.queued("q", -1, -2) == []
+    assert await backend.queued("q", -3, 3) == [C, D]
 
 
 async def test_remove_first_count_from_the_head(backend: Backend) -> None:

@@ -42,6 +42,7 @@ async def test_ensure_delayed_refuses_when_delayed_at_any_time(backend: Backend)
 async def test_ensure_delayed_refuses_while_a_worker_runs_the_task(backend: Backend) -> None:
     running = job("tick", "q", {"older": "params"})
     await backend.push("q", [running])
+    await backend.register_worker("host:1+1", "q", 1.0)
     assert await backend.claim(["q"], "host:1+1", "q", 1.0) is not None
     assert await backend.ensure_delayed("tick", "q", TICK, 100.0) is False
     assert await backend.delayed_count() == 0

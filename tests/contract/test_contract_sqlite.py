@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from stellar.backends import open_backend
+from stellar.backends import Backend, open_backend
 from stellar.backends.sqlite import SqliteBackend
 from stellar.backends.sqlite.backend import SCHEMA_VERSION
 from stellar.errors import BackendError, BackendUnavailable, ConfigError
@@ -87,6 +88,10 @@ async def test_sqlite_namespaces_share_a_file_without_mixing(tmp_path: Path) -> 
         assert await two.claim(["q"], "w", "q", 1.0) is None
         assert await two.promote_due(1_000) == 0
         assert await one.delayed_count() == 1
+
+
+def test_sqlite_backend_implements_the_protocol() -> None:
+    assert isinstance(SqliteBackend("sqlite://:memory:"), Backend)
 
 
 async def test_sqlite_relative_url_resolves_against_root_lazily(tmp_path: Path) -> None:
@@ -188,3 +193,55 @@ async def test_sqlite_write_failure_rolls_back_the_whole_step(tmp_path: Path) ->
         with pytest.raises(UnicodeEncodeError):
             await store.push("q", [job(params=2), "\ud800 lone surrogate"])
         assert await store.queued("q") == [job(params=1)]
+
+
+async def test_sqlite_cancelled_caller_leaves_the_backend_usable(tmp_path: Path) -> None:
+    async with SqliteBackend(f"sqlite:///{tmp_path}/x.db") as store:
+        await store.push("q", [job()])
+        task = asyncio.create_task(store.queued("q"))
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await store.queued("q") == [job()]
+
+
+async def test_sqlite_many_concurrent_calls_on_one_backend(tmp_path: Path) -> None:
+    async with SqliteBackend(f"sqlite:///{tmp_path}/x.db") as store:
+        payloads = [job(params={"i": i}) for i in range(100)]
+        await asyncio.gather(*(store.push("q", [p]) for p in payloads))
+        assert sorted(await store.queued("q")) == sorted(payloads)
+
+
+async def test_sqlite_another_process_shares_the_file(tmp_path: Path) -> None:
+    db = tmp_path / "procs.db"
+    script = (
+        "import asyncio, sys\n"
+        "from stellar.backends.sqlite import SqliteBackend\n"
+        "async def main():\n"
+        "    async with SqliteBackend(sys.argv[1]) as b:\n"
+        "        for i in range(200):\n"
+        "            await b.push('q', [f'job-{i}'])\n"
+        "        await b.acquire_lock('lock:child', 'yes', 60)\n"
+        "asyncio.run(main())\n"
+    )
+    async with SqliteBackend(f"sqlite:///{db}") as store:
+        await store.check()
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", script, f"sqlite:///{db}"
+        )
+        got: list[str] = []
+        while True:  # drain while the child pushes
+            claimed = await store.claim(["q"], "w", "q", 1.0)
+            if claimed is not None:
+                got.append(claimed.payload)
+                await store.finish("w", "q")
+            elif child.returncode is not None:
+                break
+            else:
+                await asyncio.sleep(0.005)
+        assert await child.wait() == 0
+        while (claimed := await store.claim(["q"], "w", "q", 1.0)) is not None:
+            got.append(claimed.payload)
+        assert got == [f"job-{i}" for i in range(200)]
+        assert await store.get_lock("lock:child") == "yes"

@@ -31,6 +31,15 @@ async def test_register_and_ping(backend: Backend) -> None:
     ]
 
 
+async def test_worker_times_are_whole_seconds_rounded_half_up(backend: Backend) -> None:
+    await backend.register_worker(W, WQ, 1_000.4)
+    [info] = await backend.worker_records()
+    assert (info.started, info.ping) == (1_000, 1_000)
+    await backend.ping_worker(W, WQ, 1_010.5)
+    [info] = await backend.worker_records()
+    assert (info.started, info.ping) == (1_000, 1_011)
+
+
 async def test_worker_records_show_the_working_on_record(backend: Backend) -> None:
     await backend.register_worker(W, WQ, 1_000.0)
     record = await claim(backend, job())
@@ -110,6 +119,19 @@ async def test_finish_skips_the_reschedule_of_a_stopped_task(backend: Backend) -
     assert await backend.stats() == {"processed": 1, f"processed:{W}": 1}
 
 
+async def test_finish_discard_drops_the_record_and_counts_nothing(backend: Backend) -> None:
+    payload = job("tick", "q")
+    await claim(backend, payload)
+    await backend.finish(
+        W, WQ, failure=failure(1), reschedule=("tick", "q", payload, 500.0), discard=True
+    )
+    assert await backend.working_on(W, WQ) is None
+    assert await backend.stats() == {}
+    assert await backend.failed_count() == 0
+    assert await backend.delayed_count() == 0
+    assert await backend.length("q") == 0
+
+
 async def test_release_puts_the_job_back_at_the_head_once(backend: Backend) -> None:
     a, b, c = job(params=1), job(params=2), job(params=3)
     await backend.push("q", [a, b])
@@ -183,3 +205,5 @@ async def test_clean_idle_worker(backend: Backend) -> None:
     assert await backend.worker_records() == []
     assert await backend.stats() == {}
     assert await backend.failed_count() == 0
+    # a worker nobody knows is idle: cleaning it is a no-op that succeeds
+    assert await backend.clean_worker("host:9+9", "*", expected=None) is True
