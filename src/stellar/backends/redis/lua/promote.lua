@@ -1,0 +1,57 @@
+-- promote: move due jobs of one delayed timestamp to the tail of their queues.
+--
+-- The caller read the timestamp's jobs just before and decoded each job's queue (the
+-- destination keys cannot be known before reading). Every item is checked again here:
+-- one that is no longer filed under the timestamp is skipped (another scheduler or a
+-- delete took it), one that is not due yet stays. Nothing is lost or moved twice.
+--
+-- KEYS[1]        N:delayed:<ts>              LIST
+-- KEYS[2]        N:delayed_queue_schedule    ZSET
+-- KEYS[3]        N:stellar:delayed_precise   ZSET
+-- KEYS[4]        N:queues                    SET
+-- KEYS[3+2i]     N:queue:<queue of item i>   LIST
+-- KEYS[4+2i]     N:timestamps:<payload i>    SET
+-- ARGV[1]        ts, the schedule member
+-- ARGV[2]        "delayed:<ts>" (member of the timestamps sets)
+-- ARGV[3]        now (unix seconds, may have a fraction)
+-- ARGV[4]        when the timestamp is due: its schedule score (whole seconds)
+-- ARGV[2+3i]     payload of item i
+-- ARGV[3+3i]     queue name of item i
+-- ARGV[4+3i]     "<ts>|<payload i>" (member of the precise zset)
+-- A job is due when its precise time (if it has one, and never later than the timestamp)
+-- or else the timestamp is <= now. The schedule entry goes when the list is empty.
+-- Returns the number of jobs moved.
+
+local delayed, schedule, precise, queues = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local now = tonumber(ARGV[3])
+local ts_due = tonumber(ARGV[4])
+local moved = 0
+for i = 1, (#ARGV - 4) / 3 do
+  local payload, queue, pmember = ARGV[2 + 3 * i], ARGV[3 + 3 * i], ARGV[4 + 3 * i]
+  local timestamps = KEYS[4 + 2 * i]
+  if not redis.call('LPOS', delayed, payload) then
+    -- gone: drop what still points at it here
+    redis.call('ZREM', precise, pmember)
+    redis.call('SREM', timestamps, ARGV[2])
+  else
+    local due_at = ts_due
+    local score = redis.call('ZSCORE', precise, pmember)
+    if score and tonumber(score) < due_at then
+      due_at = tonumber(score)
+    end
+    if due_at <= now then
+      redis.call('LREM', delayed, 1, payload)
+      redis.call('SADD', queues, queue)
+      redis.call('RPUSH', KEYS[3 + 2 * i], payload)
+      moved = moved + 1
+      if not redis.call('LPOS', delayed, payload) then
+        redis.call('ZREM', precise, pmember)
+        redis.call('SREM', timestamps, ARGV[2])
+      end
+    end
+  end
+end
+if redis.call('LLEN', delayed) == 0 then
+  redis.call('ZREM', schedule, ARGV[1])
+end
+return moved
