@@ -73,7 +73,9 @@ def test_three_processes_process_10000_jobs_exactly_once(tmp_path: Path) -> None
     root = make_app(tmp_path, "hit", HIT)
     hits = tmp_path / "hits.txt"
     env = {"HITS_FILE": str(hits)}
-    queued = with_client(root, lambda t: t.enqueue_many("count.hit", ({"id": i} for i in range(10_000))))
+    queued = with_client(
+        root, lambda t: t.enqueue_many("count.hit", ({"id": i} for i in range(10_000)))
+    )
     assert queued == 10_000
     procs = [
         spawn(root, "run", env=env, log=tmp_path / "run.log"),
@@ -146,3 +148,22 @@ def test_periodic_task_has_one_copy_and_heals_after_sigkill(tmp_path: Path) -> N
     assert [f.exception for f in failed] == ["WorkerDied"]
     assert failed[0].job is not None and failed[0].job.task == "clock.beat"
     assert failed[0].worker.split(":")[1].split("+")[0] == str(victim)
+
+
+def test_init_output_runs_with_stellar_run(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from stellar.cli.main import cli
+
+    root = tmp_path / "fresh"
+    result = CliRunner().invoke(cli, ["init", str(root)])
+    assert result.exit_code == 0, result.output
+    # the generated example says hello every five seconds; seeded at once on start
+    log = tmp_path / "run.log"
+    process = spawn(root, "run", log=log)
+    try:
+        wait_for(lambda: log.exists() and "example.hello ran with {}" in log.read_text(), 20)
+    finally:
+        code = stop(process)
+    assert code == 0, log.read_text()[-2000:]
+    assert "Traceback" not in log.read_text()
