@@ -1,6 +1,6 @@
 """The demo: start the application, enqueue a normal and a delayed task, run until Ctrl-C.
 
-    python examples/hello/main.py
+python examples/hello/main.py
 """
 
 import asyncio
