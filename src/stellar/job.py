@@ -88,3 +88,21 @@ class Details:
     leader: str | None
     delayed: int
     failed: int
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    """What a bulk operation on the failed list did (``retry_all_failed``,
+    ``remove_all_failed``).
+
+    ``examined`` records were read, ``matched`` of them matched the filter, ``done`` were
+    retried (or removed). ``kept`` matched but stay in the failed list: a plugin vetoed the
+    retry, or the record names no queue to put its job back in. ``missing`` matched but
+    were gone by the time they were retried or removed (another client took them).
+    """
+
+    examined: int
+    matched: int
+    done: int
+    kept: int = 0
+    missing: int = 0

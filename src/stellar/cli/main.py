@@ -218,3 +218,6 @@ def enqueue(
 
 def main() -> None:
     cli(prog_name="stellar")
+
+
+from stellar.cli import manage  # noqa: E402, F401  (registers the management commands)
