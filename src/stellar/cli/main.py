@@ -145,6 +145,11 @@ async def serve(app: App) -> None:
 @click.option("--min", "min_processors", type=int, help="Minimum task processors.")
 @click.option("--max", "max_processors", type=int, help="Maximum task processors.")
 @click.option("--no-scheduler", is_flag=True, help="Do not run the scheduler here.")
+@click.option(
+    "--dashboard", "dashboard_at", metavar="[HOST:]PORT",
+    help="Also serve the web dashboard (host 127.0.0.1 by default; credentials from "
+    "STELLAR_DASHBOARD_TOKEN or STELLAR_DASHBOARD_USERNAME/_PASSWORD).",
+)  # fmt: skip
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -152,6 +157,7 @@ def run(
     min_processors: int | None,
     max_processors: int | None,
     no_scheduler: bool,
+    dashboard_at: str | None,
 ) -> None:
     """Run the application: task processors and scheduler in this process."""
     app = App(
@@ -159,7 +165,12 @@ def run(
         queues=queues.split(",") if queues else None,
         min_processors=min_processors, max_processors=max_processors,
     )  # fmt: skip
-    run_async(lambda: serve(app))
+    if dashboard_at is None:
+        run_async(lambda: serve(app))
+        return
+    from stellar.cli.dashboard import dashboard_runner, from_environment, parse_bind
+
+    run_async(dashboard_runner(app, from_environment(*parse_bind(dashboard_at))))
 
 
 @cli.command()
@@ -220,4 +231,5 @@ def main() -> None:
     cli(prog_name="stellar")
 
 
+import stellar.cli.dashboard  # noqa: E402, F401  (registers `stellar dashboard`)
 from stellar.cli import manage  # noqa: E402, F401  (registers the management commands)
