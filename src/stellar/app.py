@@ -15,6 +15,7 @@ import asyncio
 import itertools
 import logging
 import os
+import re
 import signal
 import socket
 from collections.abc import Mapping, Sequence
@@ -35,6 +36,11 @@ from stellar.tasks.registry import Registry
 
 log = logging.getLogger("stellar.app")
 _instances = itertools.count(1)
+
+
+def redact(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (for logs)."""
+    return re.sub(r"(//[^/@:]*:)[^@/]*@", r"\1***@", url)
 
 
 def process_name() -> str:
@@ -118,7 +124,7 @@ class App:
             self._running.append(asyncio.create_task(self.scheduler.run(self._stop)))
         log.info(
             "application %s started: %d task(s), backend %s, processors %s, scheduler %s",
-            self.root.name, len(registry), settings.backend,
+            self.root.name, len(registry), redact(settings.backend),
             f"{settings.min_processors}..{settings.max_processors}" if self.pool else "off",
             "on" if self.scheduler else "off",
         )  # fmt: skip

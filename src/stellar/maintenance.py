@@ -17,6 +17,19 @@ log = logging.getLogger("stellar.maintenance")
 FORCE_CLEAN_MARKER = "queue#forceCleanWorker"
 
 
+def canonical(payload: str) -> str:
+    """The payload as ``JSON.stringify(JSON.parse(...))`` writes it.
+
+    Our own working-on records hold the job text verbatim, so this changes nothing for
+    them; node-resque's Lua re-encodes the record through cjson (``\\/``, ``1e-07``), and
+    node's ``removeFailed`` / ``retryStuckJobs`` can only find a failed record whose payload
+    is in JavaScript's own form. Text that is not JSON is kept as it is."""
+    try:
+        return codec.dumps(codec.loads(payload))
+    except (ValueError, RecursionError):
+        return payload
+
+
 async def force_clean_worker(
     backend: Backend,
     name: str,
@@ -54,7 +67,7 @@ async def force_clean_worker(
         failure = codec.encode_failure(
             worker=name,
             queue=doing.queue,
-            payload=doing.payload_text,
+            payload=canonical(doing.payload_text),
             exception="WorkerDied",
             error=f"Worker Timeout (killed manually): {reason}",
             backtrace=[f"killed by {cleaner} at {stamp}", FORCE_CLEAN_MARKER, "stellar"],

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from redis.asyncio import Redis
+from tests.conftest import free_port
 
 from stellar.backends.redis import RedisBackend
 from stellar.codec import encode_job
@@ -14,9 +15,11 @@ W, WQ = "host:1+1", "q"
 
 
 async def _cluster(spare_server: Any, tmp_path: Any) -> Any:
+    # the cluster bus port defaults to port + 10000, which may be taken or past 65535
     server = spare_server(
-        "--cluster-enabled", "yes", "--cluster-config-file", str(tmp_path / "nodes.conf")
-    )
+        "--cluster-enabled", "yes", "--cluster-config-file", str(tmp_path / "nodes.conf"),
+        "--cluster-port", str(free_port()),
+    )  # fmt: skip
     admin = Redis(port=server.port, decode_responses=True)
     try:
         await admin.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
