@@ -2,7 +2,7 @@
 
 A real application (workers, scheduler, SQLite) and its dashboard run under uvicorn in a
 background thread on a free localhost port. The tests open every page, click, watch
-live updates arrive, and save the screenshots the docs show (docs/images/).
+live updates arrive, and save screenshots of every page for review.
 
 Under CI=true a missing Chromium or Playwright fails the run instead of skipping it.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import socket
 import threading
 import time
@@ -28,7 +29,14 @@ from tests.helpers import eventually
 from tests.web.support import PASSWORD, TOKEN, USERNAME, XSS, add_failure, make_app, png_ok
 
 CHROMIUM = Path("/usr/bin/chromium")
-IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+# Screenshots go to tests/artifacts/ for review; STELLAR_UPDATE_SCREENSHOTS=1 writes them
+# over the ones the docs show (docs/images/) instead.
+ROOT = Path(__file__).resolve().parents[2]
+IMAGES = (
+    ROOT / "docs" / "images"
+    if os.environ.get("STELLAR_UPDATE_SCREENSHOTS")
+    else ROOT / "tests" / "artifacts" / "screenshots"
+)
 T = TypeVar("T")
 
 try:
