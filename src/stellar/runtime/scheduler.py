@@ -97,7 +97,10 @@ class Scheduler:
     async def clean_stuck_workers(self, now: float) -> None:
         limit = now - self.settings.stuck_worker_timeout
         for record in await self.backend.worker_records():
-            seen = record.ping if record.ping is not None else record.started
+            # Workers that never ping (node-resque 4, as Stellar runs it, and Ruby Resque)
+            # cannot be judged alive or dead: leave them to clean_old_workers(age), as
+            # node-resque 9's scheduler does. Ours ping from the moment they register.
+            seen = record.ping
             if seen is None or seen >= limit:
                 continue
             log.warning("worker %s has not pinged for %.0f s: cleaning it", record.name, now - seen)
