@@ -545,6 +545,54 @@ def bulk_args(ref: str | None, everything: bool, where: Where) -> None:
         raise click.UsageError("give a REF or --all / filters, not both")
 
 
+async def _retry_one(tasks: Tasks, index: int, job: FailedJob) -> render.View:
+    if not await tasks.retry_and_remove_failed(job):
+        raise click.ClickException(
+            f"failed job {render.failed_ref(index, job)} was not retried: a plugin of its "
+            "task vetoed it (it stays in the failed list)"
+        )
+    return render.failed_retried_view(index, job)
+
+
+async def _remove_one(tasks: Tasks, index: int, job: FailedJob) -> render.View:
+    if not await tasks.remove_failed(job):
+        name = render.failed_ref(index, job)
+        raise FailedJobNotFound(f"failed job {name} is no longer in the failed list")
+    return render.failed_removed_view(index, job)
+
+
+BULK_ACTIONS = {
+    # verb: (what the progress bar says, bulk API method name, single-job action)
+    "retried": ("retrying failed jobs", "retry_all_failed", _retry_one),
+    "removed": ("removing failed jobs", "remove_all_failed", _remove_one),
+}
+
+
+def _failed_action(
+    ctx: click.Context,
+    verb: str,
+    ref: str | None,
+    everything: bool,
+    where: Where,
+    as_json: bool,
+) -> None:
+    """Retry or remove: one job (REF), --all, or those matching filters."""
+    bulk_args(ref, everything, where)
+    target = parse_ref(ref, need_id=True) if ref is not None else None
+    label, bulk, one = BULK_ACTIONS[verb]
+
+    async def body(tasks: Tasks) -> render.View:
+        if target is None:
+            total = await tasks.failed_count()
+            with render.progress_bar(total, label) as progress:
+                result = await getattr(tasks, bulk)(where, progress=progress)
+            return render.bulk_view(verb, result)
+        index, job = await tasks.find_failed(*target)
+        return await one(tasks, index, job)
+
+    show(ctx, as_json, body)
+
+
 @failed.command("retry")
 @click.argument("ref", required=False)
 @click.option("--all", "everything", is_flag=True, help="Every failed job (or all matching).")
@@ -562,25 +610,7 @@ def failed_retry(
 ) -> None:
     """Put failed jobs back in their queues: one (REF), --all, or those matching filters."""
     where = failed_filter(task, queue_name, exception)
-    bulk_args(ref, everything, where)
-    target = parse_ref(ref, need_id=True) if ref is not None else None
-
-    async def body(tasks: Tasks) -> render.View:
-        if target is None:
-            total = await tasks.failed_count()
-            with render.progress_bar(total, "retrying failed jobs") as progress:
-                result = await tasks.retry_all_failed(where, progress=progress)
-            return render.bulk_view("retried", result)
-        index, job = await tasks.find_failed(*target)
-        name = render.failed_ref(index, job)
-        if not await tasks.retry_and_remove_failed(job):
-            raise click.ClickException(
-                f"failed job {name} was not retried: a plugin of its task vetoed it "
-                "(it stays in the failed list)"
-            )
-        return render.failed_retried_view(index, job)
-
-    show(ctx, as_json, body)
+    _failed_action(ctx, "retried", ref, everything, where, as_json)
 
 
 @failed.command("remove")
@@ -600,19 +630,4 @@ def failed_remove(
 ) -> None:
     """Remove failed jobs for good: one (REF), --all, or those matching filters."""
     where = failed_filter(task, queue_name, exception)
-    bulk_args(ref, everything, where)
-    target = parse_ref(ref, need_id=True) if ref is not None else None
-
-    async def body(tasks: Tasks) -> render.View:
-        if target is None:
-            total = await tasks.failed_count()
-            with render.progress_bar(total, "removing failed jobs") as progress:
-                result = await tasks.remove_all_failed(where, progress=progress)
-            return render.bulk_view("removed", result)
-        index, job = await tasks.find_failed(*target)
-        name = render.failed_ref(index, job)
-        if not await tasks.remove_failed(job):
-            raise FailedJobNotFound(f"failed job {name} is no longer in the failed list")
-        return render.failed_removed_view(index, job)
-
-    show(ctx, as_json, body)
+    _failed_action(ctx, "removed", ref, everything, where, as_json)
