@@ -26,7 +26,12 @@ def test_demo_runs_normal_delayed_and_periodic_tasks(tmp_path: Path) -> None:
                 time.sleep(0.1)
         finally:
             demo.send_signal(signal.SIGINT)
-            code = demo.wait(20)
+            try:
+                code = demo.wait(20)
+            except subprocess.TimeoutExpired:
+                demo.kill()
+                demo.wait()
+                raise
     text = log.read_text()
     assert code == 0, text[-3000:]
     assert text.count("sayHello: Hello!!!") >= 5, text[-3000:]
