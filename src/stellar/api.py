@@ -152,11 +152,11 @@ class Tasks:
     def _encode(self, task: str, params: Any, queue: str | None) -> tuple[Task, Job]:
         definition = self.registry.get(task)
         params = {} if params is None else params
-        codec.check_params(params)
         target = queue if queue is not None else definition.queue
         if not isinstance(target, str) or not target:
+            codec.check_params(params)  # a bad params is reported first, as always
             raise InvalidParams(f"queue must be a non-empty string, got {target!r}")
-        payload = codec.encode_job(task, target, [params])
+        payload = codec.encode_params_job(task, target, params)  # checks params too
         return definition, Job(task=task, queue=target, args=(params,), payload=payload)
 
     def _notify(self, queue: str) -> None:
@@ -166,13 +166,16 @@ class Tasks:
     async def enqueue(self, task: str, params: Any = None, *, queue: str | None = None) -> bool:
         """Queue ``task`` to run as soon as a worker is free. False: a plugin vetoed it."""
         definition, job = self._encode(task, params, queue)
+        if not definition.plugins:  # the common case: nothing to run around the push
+            await self.backend.push(job.queue, [job.payload])
+            self._notify(job.queue)
+            return True
         ctx = PluginContext(job=job, backend=self.backend, clock=self.clock)
-        if definition.plugins and not await run_before(definition.plugins, "enqueue", ctx):
+        if not await run_before(definition.plugins, "enqueue", ctx):
             return False
         await self.backend.push(job.queue, [job.payload])
         self._notify(job.queue)
-        if definition.plugins:
-            await run_after(definition.plugins, "enqueue", ctx)
+        await run_after(definition.plugins, "enqueue", ctx)
         return True
 
     async def enqueue_many(
@@ -184,10 +187,10 @@ class Tasks:
         if not jobs:
             return 0
         definition = jobs[0][0]
-        accepted: list[Job] = []
-        for _, job in jobs:
+        accepted: list[Job] = [] if definition.plugins else [job for _, job in jobs]
+        for _, job in jobs if definition.plugins else ():
             ctx = PluginContext(job=job, backend=self.backend, clock=self.clock)
-            if not definition.plugins or await run_before(definition.plugins, "enqueue", ctx):
+            if await run_before(definition.plugins, "enqueue", ctx):
                 accepted.append(job)
         if accepted:
             await self.backend.push(accepted[0].queue, [job.payload for job in accepted])

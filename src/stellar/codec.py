@@ -44,6 +44,7 @@ __all__ = [
     "dumps",
     "encode_failure",
     "encode_job",
+    "encode_params_job",
     "encode_ping",
     "encode_working_on",
     "js_date",
@@ -383,6 +384,28 @@ def check_params(value: Any) -> None:
 
 
 # --------------------------------------------------------------------------- jobs
+
+
+def encode_params_job(task: str, queue: str, params: Any) -> str:
+    """``check_params(params)`` then ``encode_job(task, queue, [params])``, in one pass
+    for the common case: params that :func:`dumps`' fast path accepts (no floats, no
+    digit-leading keys, ints within ±2**53, shallow) and whose text holds no lone surrogate
+    and no ±2**53 (which ``check_params`` refuses) need no separate check walk."""
+    if _plain(params, 1):
+        body: str = _encode_fast(params)
+        if (body.isascii() or not _SURROGATE.search(body)) and _UNSAFE_INT not in body:
+            return (
+                '{"class":'
+                + _json_str(task)
+                + ',"queue":'
+                + _json_str(queue)
+                + (',"args":[' + body + "]}")
+            )
+    check_params(params)
+    return encode_job(task, queue, [params])
+
+
+_UNSAFE_INT = str(2**53)  # the one int _plain lets through that check_params refuses
 
 
 def encode_job(task: str, queue: str, args: Sequence[Any]) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,31 @@ class Claimed:
     queue: str
     payload: str
     record: str
+
+
+@dataclass(frozen=True)
+class ClaimRequest:
+    """One worker asking :meth:`Backend.claim_many` for a job from ``queues`` (in order)."""
+
+    worker: str
+    worker_queues: str
+    queues: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """One worker's job settled by :meth:`Backend.finish_many`: success (``failure`` None),
+    failure (``failure`` is the failed record) or ``discard`` (a plugin vetoed it)."""
+
+    worker: str
+    worker_queues: str
+    failure: str | None = None
+    discard: bool = False
+
+
+Signal = Literal["queued", "delayed"]
+"""What :meth:`Backend.wait_for` waits for: ``queued`` (a job may have become ready in a
+queue) or ``delayed`` (a delayed job was filed that may be due before every other)."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +103,24 @@ class Backend(Protocol):
     ) -> Claimed | None:
         """Take the head job of the first non-empty queue of ``queues`` and, in the same
         atomic step, store the worker's working-on record (``codec.encode_working_on``)."""
+
+    async def claim_many(
+        self, requests: Sequence[ClaimRequest], now: float
+    ) -> list[Claimed | None]:
+        """``claim`` for several workers in one atomic step (one round trip where the
+        storage has them), in the order given: the answer at index ``i`` is the job the
+        worker of ``requests[i]`` took, or None when its queues were empty."""
+
+    async def wait_for(self, signal: Signal, timeout: float) -> str | None:
+        """Wait at most ``timeout`` seconds for ``signal`` from any process sharing the
+        storage. None at the timeout; when it came, the name of the queue it concerns, or
+        ``""`` when the backend cannot tell. Wake-ups may be spurious: callers look again.
+
+        ``queued``: a push, a release, a retry or a promotion put a job in a queue.
+        ``delayed``: ``push_delayed`` filed a job due before every job delayed until then.
+        Signals are only given (and kept, one of each kind, for the next wait) once some
+        process waited; the first wait may therefore answer at once. Jobs written by
+        other Resque clients give no signal."""
 
     # ---------------------------------------------------------------- delayed
     async def push_delayed(self, payload: str, at: float) -> bool:
@@ -152,6 +195,10 @@ class Backend(Protocol):
         ``processed:<name>``. Failure: append the record ``failure`` to the failed list and
         increment ``failed`` and ``failed:<name>``. Either way the working-on record goes.
         ``reschedule=(task, queue, payload, at)``: then also ``ensure_delayed`` that job."""
+
+    async def finish_many(self, settlements: Sequence[Settlement]) -> None:
+        """``finish`` (without ``reschedule``) for several workers in one atomic step,
+        with the same effects as calling it for each settlement in order."""
 
     async def release(self, name: str, queues: str, expected: str) -> bool:
         """Put the job of working-on record ``expected`` back at the *head* of its queue and

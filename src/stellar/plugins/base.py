@@ -1,13 +1,27 @@
-"""The plugin protocol: four async hooks; a ``before_*`` hook returning False vetoes.
+"""The plugin protocol: async hooks around enqueue and perform; a ``before_*`` hook
+returning False vetoes.
 
 A plugin is an instance, built with its options, and listed in a task's ``plugins``::
 
     Task(..., plugins=[JobLock(lock_timeout=600), Retry(retry_limit=3)])
 
-Hooks run in list order. ``before_enqueue`` returning False means the job is not written
-(``enqueue`` returns False). ``before_perform`` returning False means the job is dropped
-without running and without stats. ``after_perform`` sees ``ctx.error`` (None on success)
-and may clear it (the job then counts as a success) or replace it.
+Hooks run in list order:
+
+* ``before_enqueue`` returning False means the job is not written (``enqueue`` returns
+  False); ``after_enqueue`` runs once it is written.
+* ``before_perform`` returning False means the job is dropped without running and without
+  stats (a plugin that wants it to run later, like JobLock, re-enqueues it itself).
+* ``after_perform`` sees ``ctx.error`` (None on success) and may clear it (the job then
+  counts as a success) or replace it. It runs after every attempt that got past the
+  ``before_perform`` hooks, whether the job succeeded, raised or timed out.
+* ``after_interrupt`` runs instead of ``after_perform`` for a plugin whose
+  ``before_perform`` let the job through when the job then does not run to the end here:
+  a later plugin vetoed it, shutdown interrupted it (it goes back to the head of its
+  queue), or the backend failed before it started. It gives back what ``before_perform``
+  took (JobLock releases its lock). Plugins that take nothing need not define it.
+
+Plugin instances are shared by every job of a task (and by every worker of a process):
+keep per-job state in ``ctx.extra``, never on ``self``.
 """
 
 from __future__ import annotations
@@ -18,6 +32,7 @@ from typing import Any, Literal
 
 from stellar.backends.protocol import Backend
 from stellar.clock import Clock
+from stellar.events import Event, EventKind, Events
 from stellar.job import Job
 
 
@@ -31,6 +46,7 @@ class PluginContext:
     worker: str | None = None
     error: BaseException | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    events: Events | None = None
 
     @property
     def task(self) -> str:
@@ -43,6 +59,16 @@ class PluginContext:
     @property
     def args(self) -> tuple[Any, ...]:
         return self.job.args
+
+    def emit(self, kind: EventKind, **detail: Any) -> None:
+        """Report ``kind`` about this job to the application's event subscribers."""
+        if self.events:
+            self.events.emit(
+                Event(
+                    kind=kind, time=self.clock.time(), worker=self.worker, queue=self.queue,
+                    job=self.job, error=self.error, detail=detail,
+                )
+            )  # fmt: skip
 
 
 class Plugin:
@@ -58,6 +84,9 @@ class Plugin:
         return True
 
     async def after_perform(self, ctx: PluginContext) -> None:
+        return None
+
+    async def after_interrupt(self, ctx: PluginContext) -> None:
         return None
 
     def __repr__(self) -> str:

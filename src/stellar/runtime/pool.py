@@ -4,6 +4,16 @@ Every ``check_interval`` the pool measures the event loop's lag (how late its ow
 fired) and adds one worker when more than half are busy and the lag is under
 ``max_loop_lag``, or removes the last one when the loop lags or fewer than half are busy
 (node-resque's MultiWorker rules). It also pings its workers every ``ping_interval``.
+
+Two things keep the cost per job low and idle workers quick:
+
+* The workers reach the backend through a :class:`Batcher`: the claims (and the plain
+  settles) that several workers make in the same turn of the event loop go to the backend
+  as one ``claim_many`` (``finish_many``), one round trip on Redis. Each worker still
+  claims one job and settles it itself; only the trip is shared.
+* While a worker is idle, a listener waits for the backend's ``queued`` signal
+  (``Backend.wait_for``: a push, release, retry or promotion by any process) and wakes the
+  idle workers at once, instead of leaving them to their next poll.
 """
 
 from __future__ import annotations
@@ -12,18 +22,139 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 
-from stellar.backends.protocol import Backend
+from stellar.backends.protocol import Backend, Claimed, ClaimRequest, Settlement
 from stellar.clock import Clock
 from stellar.config import Settings
 from stellar.events import Events
-from stellar.runtime.loop import drive
+from stellar.runtime.loop import drive, wait_event
 from stellar.runtime.worker import Worker
 from stellar.tasks.registry import Registry
 
 log = logging.getLogger("stellar.pool")
+
+_Pending = list[tuple[Any, "asyncio.Future[Any]"]]
+
+
+class Batcher:
+    """The backend as a pool's workers see it: every call goes straight to ``backend``,
+    except ``claim`` and ``finish`` (without ``reschedule``), which wait for the end of the
+    current turn of the event loop and go out together, as one ``claim_many`` or
+    ``finish_many``. A batch of one makes the plain call. Each caller gets its own answer,
+    or the batch's error; a caller cancelled meanwhile leaves the batch as it is (so its
+    claim may still be made, as a plain call's could)."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self._claims: _Pending = []
+        self._settles: _Pending = []
+        self._sending: set[asyncio.Task[None]] = set()
+        self._queues: asyncio.Future[list[str]] | None = None
+        self._solo: set[str] = set()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.backend, name)
+
+    async def queues(self) -> list[str]:
+        """Workers woken together all ask for the queue names: one read answers them."""
+        if self._queues is None:
+            self._queues = asyncio.ensure_future(self.backend.queues())
+            self._queues.add_done_callback(self._forget_queues)
+        return list(await asyncio.shield(self._queues))
+
+    def _forget_queues(self, _: object) -> None:
+        self._queues = None
+
+    def _join(self, pending: _Pending, item: Any, flush: Callable[[], None]) -> asyncio.Future[Any]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        if not pending:
+            loop.call_soon(flush)
+        pending.append((item, future))
+        return future
+
+    def _send(
+        self, batch: _Pending, call: Callable[[list[Any]], Any], answers: Callable[[Any], list[Any]]
+    ) -> None:
+        async def send() -> None:
+            try:
+                results = answers(await call([item for item, _ in batch]))
+            except Exception as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                return
+            except BaseException:
+                for _, future in batch:
+                    future.cancel()
+                raise
+            for (_, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
+
+        task = asyncio.create_task(send())
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    def solo(self, worker: str) -> None:
+        """``worker`` was woken alone: its next claim goes out at once (nobody would
+        join its batch, and the wait for the end of the loop's turn is latency)."""
+        self._solo.add(worker)
+
+    async def claim(
+        self, queues: Sequence[str], worker: str, worker_queues: str, now: float
+    ) -> Claimed | None:
+        if worker in self._solo:
+            self._solo.discard(worker)
+            return await self.backend.claim(queues, worker, worker_queues, now)
+        request = (ClaimRequest(worker, worker_queues, tuple(queues)), now)
+        return cast("Claimed | None", await self._join(self._claims, request, self._flush_claims))
+
+    def _flush_claims(self) -> None:
+        batch, self._claims = self._claims, []
+        backend = self.backend
+
+        async def call(items: list[tuple[ClaimRequest, float]]) -> list[Claimed | None]:
+            if len(items) == 1:
+                ((request, now),) = items
+                return [await backend.claim(request.queues, request.worker,
+                                            request.worker_queues, now)]  # fmt: skip
+            return await backend.claim_many([request for request, _ in items], items[0][1])
+
+        self._send(batch, call, list)
+
+    async def finish(
+        self,
+        name: str,
+        queues: str,
+        *,
+        failure: str | None = None,
+        reschedule: tuple[str, str, str, float] | None = None,
+        discard: bool = False,
+    ) -> None:
+        if reschedule is not None:  # the ensure step reads first: a call of its own
+            await self.backend.finish(
+                name, queues, failure=failure, reschedule=reschedule, discard=discard
+            )
+            return
+        settlement = Settlement(name, queues, None if discard else failure, discard)
+        await self._join(self._settles, settlement, self._flush_settles)
+
+    def _flush_settles(self) -> None:
+        batch, self._settles = self._settles, []
+        backend = self.backend
+
+        async def call(items: list[Settlement]) -> None:
+            if len(items) == 1:
+                item = items[0]
+                await backend.finish(item.worker, item.worker_queues, failure=item.failure,
+                                     discard=item.discard)  # fmt: skip
+            else:
+                await backend.finish_many(items)
+
+        self._send(batch, call, lambda _: [None] * len(batch))
 
 
 class _Slot:
@@ -32,6 +163,7 @@ class _Slot:
         self.stop = asyncio.Event()
         self.wake = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
+        self.idle = False  # its last look found every queue empty
 
 
 class ProcessorPool:
@@ -63,6 +195,9 @@ class ProcessorPool:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.slots: list[_Slot] = []
         self.retiring: list[_Slot] = []  # removed, finishing their current job
+        #: what the workers call: the backend, with claims and settles batched
+        self.batcher = Batcher(backend)
+        self._went_idle = asyncio.Event()
         self.lag = 0.0
         self._last_check: float | None = None
         self._last_ping = -1e18
@@ -72,10 +207,27 @@ class ProcessorPool:
         return sum(1 for s in self.slots if s.worker.busy)
 
     def wake(self, queue: str | None = None) -> None:
-        """A job was pushed: wake idle workers now instead of at their next poll."""
+        """Jobs may be ready: wake idle workers now instead of at their next poll.
+
+        With ``queue`` (a job was pushed there) only one: a worker woken this way that
+        finds a job wakes the next idle one, so a burst soon has every worker on it while
+        a single job costs one claim, not one per idle worker. Without (due jobs were
+        promoted, often many at once), every idle worker."""
+        if not queue:
+            for slot in self.slots:
+                if slot.idle:
+                    slot.wake.set()
+            return
         for slot in self.slots:
-            if not slot.worker.busy:
+            slot.worker.queue_seen(queue)
+        self._wake_one()
+
+    def _wake_one(self) -> None:
+        for slot in self.slots:
+            if slot.idle and not slot.wake.is_set():
+                self.batcher.solo(slot.worker.name)
                 slot.wake.set()
+                return
 
     def decide(self) -> str:
         """``+`` add a worker, ``-`` remove one, ``x`` keep as is."""
@@ -98,6 +250,8 @@ class ProcessorPool:
         action = self.decide()
         if action == "+":
             await self.add()
+            while len(self.slots) < self.min:  # below the floor: no reason to wait
+                await self.add()
         elif action == "-":
             await self.remove()
         if now - self._last_ping >= self.settings.ping_interval:
@@ -108,11 +262,22 @@ class ProcessorPool:
                 await self.backend.ping_worker(slot.worker.name, slot.worker.queues, wall)
         return self.settings.check_interval
 
+    def _free_name(self) -> str:
+        """``<pool>+N`` with the smallest N no running or retiring worker holds: a new
+        worker must never share the name (so the working-on record) of a retired one
+        that is still finishing its job, or either could erase the other's record."""
+        held = {s.worker.name for s in self.slots + self.retiring
+                if s.task is None or not s.task.done()}  # fmt: skip
+        n = 1
+        while f"{self.name}+{n}" in held:
+            n += 1
+        return f"{self.name}+{n}"
+
     async def add(self) -> Worker:
         worker = Worker(
-            name=f"{self.name}+{len(self.slots) + 1}",
+            name=self._free_name(),
             queues=self.queues,
-            backend=self.backend,
+            backend=cast(Backend, self.batcher),
             registry=self.registry,
             api=self.api,
             clock=self.clock,
@@ -137,7 +302,14 @@ class ProcessorPool:
         worker = slot.worker
 
         async def tick() -> float:
-            return 0.0 if await worker.tick() else self.settings.poll_interval
+            was_idle, slot.idle = slot.idle, False
+            if await worker.tick():
+                if was_idle:
+                    self._wake_one()  # there may be more: pass it on
+                return 0.0
+            slot.idle = True
+            self._went_idle.set()
+            return self.settings.poll_interval
 
         try:
             await drive(tick, stop=slot.stop, log=log, what=worker.name, wake=slot.wake)
@@ -147,11 +319,29 @@ class ProcessorPool:
             except Exception as exc:  # the backend may be down at shutdown
                 log.error("%s: could not unregister: %s", worker.name, exc)
 
+    async def listen(self) -> float:
+        """One wait of the wake-up listener: while a worker is idle, wait for the backend's
+        ``queued`` signal (up to ``poll_interval``) and wake the idle workers when it comes;
+        while none is, wait until one goes idle."""
+        if not any(slot.idle for slot in self.slots):
+            self._went_idle.clear()
+            await wait_event(self._went_idle, self.settings.poll_interval)
+            return 0.0
+        queue = await self.backend.wait_for("queued", self.settings.poll_interval)
+        if queue is not None:
+            self.wake(queue)
+        return 0.0
+
     async def run(self, stop: asyncio.Event) -> None:
         """Scale and ping until ``stop`` is set, then shut the workers down."""
+        listener = asyncio.create_task(
+            drive(self.listen, stop=stop, log=log, what="wake-up listener")
+        )
         try:
             await drive(self.tick, stop=stop, log=log, what="processor pool")
         finally:
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
             await self.shutdown()
 
     async def shutdown(self, timeout: float | None = None) -> None:

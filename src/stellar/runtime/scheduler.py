@@ -48,6 +48,7 @@ class Scheduler:
         #: called after due jobs were moved to their queues (in-process workers wake up)
         self.on_promote: list[Callable[[], None]] = []
         self._last_clean = -1e18
+        self._wake = asyncio.Event()  # set by the listener: a nearer delayed job was filed
 
     async def tick(self) -> float:
         """One round. Returns how long to wait before the next one."""
@@ -117,10 +118,25 @@ class Scheduler:
             except Exception as exc:  # one bad record must not stop the scheduler
                 log.error("could not clean worker %s: %s", record.name, exc)
 
+    async def listen(self) -> float:
+        """One wait of the wake-up listener: while leading, wait for the backend's
+        ``delayed`` signal (a job due before every other was filed, by any process) and
+        cut the scheduler's sleep short, so that it never sleeps past a nearer job."""
+        if not self.leading:
+            return self.settings.scheduler_interval
+        if await self.backend.wait_for("delayed", self.settings.scheduler_interval) is not None:
+            self._wake.set()
+        return 0.0
+
     async def run(self, stop: asyncio.Event) -> None:
+        listener = asyncio.create_task(
+            drive(self.listen, stop=stop, log=log, what="scheduler wake-up listener")
+        )
         try:
-            await drive(self.tick, stop=stop, log=log, what="scheduler")
+            await drive(self.tick, stop=stop, log=log, what="scheduler", wake=self._wake)
         finally:
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
             try:
                 await self.backend.release_leader(self.name)
             except Exception as exc:

@@ -30,6 +30,10 @@ import asyncio
 import functools
 import json
 import math
+import os
+import socket
+import time
+import uuid
 from collections.abc import (
     Awaitable,
     Callable,
@@ -41,7 +45,7 @@ from collections.abc import (
 )
 from contextlib import contextmanager
 from typing import Any, Concatenate, ParamSpec, TypeVar, cast
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import redis.exceptions as rx
 from redis.asyncio import Redis
@@ -51,7 +55,7 @@ from redis.backoff import NoBackoff
 from redis.maint_notifications import MaintNotificationsConfig
 
 from stellar import codec
-from stellar.backends.protocol import Claimed, WorkerRecord
+from stellar.backends.protocol import Claimed, ClaimRequest, Settlement, Signal, WorkerRecord
 from stellar.backends.redis.keys import ResqueKeys
 from stellar.backends.redis.scripts import ScriptSet, load_scripts
 from stellar.errors import BackendError, BackendUnavailable, ConfigError, PayloadError
@@ -74,6 +78,7 @@ _PROMOTE_PASSES = 100
 _SCRIPT_CHUNK = 500  # items per promote / unschedule script call
 _READ_CHUNK = 64  # timestamps read per pipeline in promote_due
 _UNLIMITED = 2**31  # slots of a cluster client (its per-node pools grow as needed)
+_WAITER_TTL = 60.0  # seconds a wait_for registration lasts unless a later wait renews it
 
 
 def _mapped(
@@ -186,6 +191,18 @@ def _ping_of(text: str | None) -> float | None:
         return None
 
 
+def _redacted(url: str) -> str:
+    """``url`` with its password (if any) replaced by ``***``, for error messages."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        host = parts.netloc.rpartition("@")[2]
+        return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+    except ValueError:
+        return "<a URL that cannot be parsed>"
+
+
 def _location(url: str) -> str:
     """``host:port`` (or the socket path) of ``url``, without credentials."""
     try:
@@ -224,14 +241,18 @@ class RedisBackend:
         self._cluster = scheme in _CLUSTER_SCHEMES
         if self._cluster and not _hash_tagged(namespace):
             raise ConfigError(
-                f"backend {url!r} is a Redis Cluster: the namespace must be hash-tagged so "
-                f"that all its keys share one slot, e.g. namespace = '{{{namespace}}}'"
+                f"backend {_redacted(url)!r} is a Redis Cluster: the namespace must be "
+                "hash-tagged so that all its keys share one slot, "
+                f"e.g. namespace = '{{{namespace}}}'"
             )
         self._where = _location(url)
         self._scripts: ScriptSet = load_scripts()
         self._client: _Client | None = None
         # a permit per method call in flight: each holds at most one pooled connection
         self._slots = asyncio.Semaphore(_UNLIMITED)
+        # wait_for: this backend's waiter id and when it last registered, per signal
+        self._waiter = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        self._registered: dict[str, float] = {}
 
     def __repr__(self) -> str:
         return f"RedisBackend({self._where!r}, namespace={self.namespace!r})"
@@ -264,7 +285,7 @@ class RedisBackend:
                 return RedisCluster.from_url(direct, **options)
             client = Redis.from_url(self.url, **options)
         except ValueError as exc:
-            raise ConfigError(f"backend {self.url!r}: {exc}") from exc
+            raise ConfigError(f"backend {_redacted(self.url)!r}: {exc}") from exc
         # redis-py's pool fails a command when all its connections are busy; wait instead
         self._slots = asyncio.Semaphore(client.connection_pool.max_connections)
         return client
@@ -294,6 +315,8 @@ class RedisBackend:
     async def aclose(self) -> None:
         client, self._client = self._client, None
         if client is not None:
+            if self._registered:
+                await self._unregister_waiter(client)
             with self._errors():
                 await client.aclose()
 
@@ -336,9 +359,10 @@ class RedisBackend:
     async def _scripts_batch(
         self, calls: Sequence[tuple[str, Sequence[str], Sequence[Any]]]
     ) -> list[Any]:
-        """Run many script calls in one pipeline (each call atomic on its own)."""
-        if len(calls) == 1:
-            return [await self._script(*calls[0])]
+        """Run many script calls in one pipeline (each call atomic on its own). redis-py
+        refuses EVALSHA in a cluster pipeline: there the calls run one after another."""
+        if len(calls) == 1 or self._cluster:
+            return [await self._script(*call) for call in calls]
         client = self._redis()
         results: list[Any] = [None] * len(calls)
         pending = list(range(len(calls)))
@@ -379,7 +403,8 @@ class RedisBackend:
     @_mapped
     async def push(self, queue: str, payloads: Sequence[str]) -> None:
         k = self.keys
-        await self._script("push", [k.queues, k.queue(queue)], [queue, *payloads])
+        keys = [k.queues, k.queue(queue), k.notify_queued, k.waiting_queued]
+        await self._script("push", keys, [queue, *payloads])
 
     @_mapped
     async def queues(self) -> list[str]:
@@ -420,6 +445,101 @@ class RedisBackend:
         index, payload = int(reply[0]) - 1, reply[1]
         return Claimed(queues[index], payload, prefixes[index] + payload + "}")
 
+    @_mapped
+    async def claim_many(
+        self, requests: Sequence[ClaimRequest], now: float
+    ) -> list[Claimed | None]:
+        if not requests:
+            return []
+        k = self.keys
+        keys = [k.working]
+        args: list[Any] = [len(requests)]
+        prefixes: list[list[str]] = []
+        for request in requests:
+            mine = [codec.working_on_prefix(request.worker, q, now) for q in request.queues]
+            prefixes.append(mine)
+            keys.append(k.worker(request.worker, request.worker_queues))
+            keys += map(k.queue, request.queues)
+            args += [k.worker_id(request.worker, request.worker_queues), len(mine), *mine]
+        reply = await self._script("claim_many", keys, args)
+        claims: list[Claimed | None] = []
+        for i, request in enumerate(requests):
+            index, payload = int(reply[2 * i]), reply[2 * i + 1]
+            if not index:
+                claims.append(None)
+                continue
+            record = prefixes[i][index - 1] + payload + "}"
+            claims.append(Claimed(request.queues[index - 1], payload, record))
+        return claims
+
+    @_mapped
+    async def wait_for(self, signal: Signal, timeout: float) -> str | None:
+        """Renew this backend's registration as a waiter for ``signal`` (the zset
+        ``N:stellar:waiting:<signal>``; scripts signal only while it is not empty), then
+        ``BLPOP`` the signal's list, all in one round trip on a connection of its own.
+
+        The first wait (or one after the registration lapsed, :data:`_WAITER_TTL`) only
+        registers and answers ``""`` at once: nothing was signalled before, so the caller
+        must look again. A configured ``socket_timeout`` bounds the wait."""
+        k = self.keys
+        if signal == "queued":
+            key, waiting = k.notify_queued, k.waiting_queued
+        else:
+            key, waiting = k.notify_delayed, k.waiting_delayed
+        now = time.time()
+        fresh = now - self._registered.get(signal, -math.inf) < _WAITER_TTL / 2
+        self._registered[signal] = now
+        client = self._redis()
+        if not self._cluster:
+            limit = cast(Redis, client).connection_pool.connection_kwargs.get("socket_timeout")
+            if limit:
+                timeout = min(timeout, limit / 2)
+        commands: list[tuple[Any, ...]] = [
+            ("ZREMRANGEBYSCORE", waiting, "-inf", int(now * 1000)),
+            ("ZADD", waiting, int((now + _WAITER_TTL) * 1000), self._waiter),
+            ("BLPOP", key, f"{timeout:.3f}") if fresh and timeout >= 0.001 else ("LPOP", key),
+        ]
+        reply = await self._wait_commands(client, commands)
+        if not fresh:
+            return ""
+        if reply is None:
+            return None
+        return str(reply[1] if isinstance(reply, list | tuple) else reply)  # BLPOP: key, value
+
+    async def _wait_commands(self, client: _Client, commands: Sequence[tuple[Any, ...]]) -> Any:
+        """Send ``commands`` in one write; the reply of the last one (a blocking pop)."""
+        if self._cluster:
+            reply = None
+            for command in commands:
+                reply = await client.execute_command(*command)
+            return reply
+        pool = cast(Redis, client).connection_pool
+        connection = await pool.get_connection()  # type: ignore[no-untyped-call]
+        try:
+            await connection.send_packed_command(connection.pack_commands(commands))
+            for _ in commands:
+                reply = await connection.read_response()
+        except BaseException:
+            # cancelled mid-wait: the reply would arrive later on a reused connection
+            await connection.disconnect()
+            raise
+        finally:
+            await pool.release(connection)
+        return reply
+
+    async def _unregister_waiter(self, client: _Client) -> None:
+        """Leave the waiting sets (best effort: a lapsed entry is dropped by the next
+        waiter anyway)."""
+        k = self.keys
+        try:
+            async with asyncio.timeout(1.0):
+                for signal in self._registered:
+                    waiting = k.waiting_queued if signal == "queued" else k.waiting_delayed
+                    await client.zrem(waiting, self._waiter)
+        except (rx.RedisError, rx.RedisClusterException, OSError):
+            pass
+        self._registered.clear()
+
     # --------------------------------------------------------------- delayed
     @_mapped
     async def push_delayed(self, payload: str, at: float) -> bool:
@@ -427,7 +547,14 @@ class RedisBackend:
         ts = _whole_second(at)
         reply = await self._script(
             "push_delayed",
-            [k.timestamps(payload), k.delayed(ts), k.delayed_schedule, k.delayed_precise],
+            [
+                k.timestamps(payload),
+                k.delayed(ts),
+                k.delayed_schedule,
+                k.delayed_precise,
+                k.notify_delayed,
+                k.waiting_delayed,
+            ],
             [
                 ts,
                 k.timestamps_member(ts),
@@ -603,6 +730,7 @@ class RedisBackend:
             queue = _queue_of(payload)
             keys += [k.queue(queue), k.timestamps(payload)]
             args += [payload, queue, k.precise_member(member, payload)]
+        keys += [k.notify_queued, k.waiting_queued]
         return "promote", keys, args
 
     # --------------------------------------------------------------- workers
@@ -680,6 +808,19 @@ class RedisBackend:
         value = await self._redis().get(self.keys.worker(name, queues))
         return None if value is None else str(value)
 
+    async def _dead_holders(self, registered: Sequence[str], working: Sequence[str]) -> set[str]:
+        """Ids of ``stellar:working`` whose working-on record no live worker holds: not
+        registered and no ping key. node-resque's forceCleanWorker leaves exactly that
+        behind (it unregisters a worker and deletes its ping, not its record); such a
+        record must not pass for a running copy of a periodic task for ever. A live
+        worker pings again within its ping interval, and then counts again."""
+        unregistered = sorted(set(working) - set(registered))
+        if not unregistered:
+            return set()
+        pings = [self.keys.worker_ping(_split_worker_id(i)[0]) for i in unregistered]
+        alive = await self._read(("exists", [key]) for key in pings)
+        return {i for i, n in zip(unregistered, alive, strict=True) if not n}
+
     async def _ensure_block(
         self, task: str, queue: str, payload: str, at: float
     ) -> tuple[list[str], list[Any]]:
@@ -689,7 +830,7 @@ class RedisBackend:
             [("smembers", [k.workers]), ("smembers", [k.working])]
         )
         registered, working = sorted(registered), sorted(working)
-        every = sorted({*registered, *working})
+        every = sorted({*registered, *working} - await self._dead_holders(registered, working))
         ts = _whole_second(at)
         keys = [
             k.recurrent_stopped,
@@ -753,13 +894,39 @@ class RedisBackend:
         raise BackendError(f"redis at {self._where}: the workers kept changing; job not settled")
 
     @_mapped
+    async def finish_many(self, settlements: Sequence[Settlement]) -> None:
+        if not settlements:
+            return
+        k = self.keys
+        keys = [k.stat("processed"), k.stat("failed"), k.failed, k.working]
+        args: list[Any] = []
+        for item in settlements:
+            name, queues = item.worker, item.worker_queues
+            keys += [
+                k.worker(name, queues),
+                k.worker_stat("processed", name),
+                k.worker_stat("failed", name),
+            ]
+            mode = "discard" if item.discard else "ok" if item.failure is None else "fail"
+            failure = "" if item.discard else item.failure or ""
+            args += [mode, failure, k.worker_id(name, queues)]
+        await self._script("finish_many", keys, args)
+
+    @_mapped
     async def release(self, name: str, queues: str, expected: str) -> bool:
         k = self.keys
         queue, payload = _record_job(expected)
         queue = queue or FALLBACK_QUEUE  # a record that names no queue: never lose the job
         reply = await self._script(
             "release",
-            [k.worker(name, queues), k.queue(queue), k.queues, k.working],
+            [
+                k.worker(name, queues),
+                k.queue(queue),
+                k.queues,
+                k.working,
+                k.notify_queued,
+                k.waiting_queued,
+            ],
             [expected, payload, queue, k.worker_id(name, queues)],
         )
         return int(reply) == 1
@@ -816,7 +983,9 @@ class RedisBackend:
     async def retry_failed(self, record: str, queue: str, payload: str) -> bool:
         k = self.keys
         reply = await self._script(
-            "retry_failed", [k.failed, k.queues, k.queue(queue)], [record, queue, payload]
+            "retry_failed",
+            [k.failed, k.queues, k.queue(queue), k.notify_queued, k.waiting_queued],
+            [record, queue, payload],
         )
         return int(reply) == 1
 

@@ -30,6 +30,17 @@ key                                         type    meaning
                                                     holding a working-on record our ``claim``
                                                     wrote (registered or not), so periodic
                                                     seeding sees every running copy
+``N:stellar:notify:queued``                 LIST    ours: a wake-up signal, at most one
+                                                    token; pushing, releasing, retrying or
+                                                    promoting a job leaves it while anybody
+                                                    waits, and an idle process waits for it
+                                                    with ``BLPOP`` (``RedisBackend.wait_for``)
+``N:stellar:waiting:queued``                ZSET    ours: who waits for that signal; member =
+                                                    a backend's waiter id, score = when its
+                                                    registration lapses (unix ms)
+``N:stellar:notify:delayed``,               LIST,   ours: the same for schedulers, signalled
+``N:stellar:waiting:delayed``               ZSET    by ``push_delayed`` when the job is due
+                                                    before every other delayed job
 ==========================================  ======  ===========================================
 
 Keys are joined as node-resque 9's ``connection.key(...)`` joins them: the namespace and the
@@ -184,6 +195,26 @@ class ResqueKeys:
     @cached_property
     def working(self) -> str:
         return self._key("stellar", "working")
+
+    @cached_property
+    def notify_queued(self) -> str:
+        """The wake-up list of the ``queued`` signal."""
+        return self._key("stellar", "notify", "queued")
+
+    @cached_property
+    def waiting_queued(self) -> str:
+        """Who waits for the ``queued`` signal."""
+        return self._key("stellar", "waiting", "queued")
+
+    @cached_property
+    def notify_delayed(self) -> str:
+        """The wake-up list of the ``delayed`` signal."""
+        return self._key("stellar", "notify", "delayed")
+
+    @cached_property
+    def waiting_delayed(self) -> str:
+        """Who waits for the ``delayed`` signal."""
+        return self._key("stellar", "waiting", "delayed")
 
     # ---------------------------------------------------------------- recurrent
     @cached_property

@@ -26,10 +26,12 @@ _INCLUDE = re.compile(r"^--@include\s+(\S+)\s*$", re.MULTILINE)
 SCRIPT_NAMES = (
     "acquire_leader",
     "claim",
+    "claim_many",
     "clean_worker",
     "delete_queue",
     "ensure_delayed",
     "finish",
+    "finish_many",
     "incr_stats",
     "promote",
     "push",

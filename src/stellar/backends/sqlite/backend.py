@@ -30,6 +30,7 @@ clock (``time.time()``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import math
@@ -45,7 +46,14 @@ from queue import SimpleQueue
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
-from stellar.backends.protocol import Backend, Claimed, WorkerRecord
+from stellar.backends.protocol import (
+    Backend,
+    Claimed,
+    ClaimRequest,
+    Settlement,
+    Signal,
+    WorkerRecord,
+)
 from stellar.codec import decode_job, encode_working_on
 from stellar.errors import BackendError, BackendUnavailable, ConfigError, StellarError
 
@@ -53,6 +61,7 @@ __all__ = ["FALLBACK_QUEUE", "SCHEMA_VERSION", "SqliteBackend"]
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT = 5.0
+WAIT_POLL = 0.01  # seconds between two looks at the file in wait_for
 LEADER_KEY = "resque_scheduler_leader_lock"
 FALLBACK_QUEUE = "default"
 """Where ``promote_due`` moves a delayed job whose payload names no queue (not JSON, not an
@@ -245,6 +254,12 @@ class SqliteBackend:
         weakref.finalize(self, self._thread.stop)
         self._conn: Conn | None = None
         self._closed = False
+        # wait_for: the file's data_version last seen per signal, and this backend's own
+        # writes (data_version only counts other connections' commits)
+        self._base_version: int | None = None
+        self._seen: dict[str, int] = {}
+        self._earliest: float | None = None  # wait_for("delayed"): earliest due time seen
+        self._local = {"queued": asyncio.Event(), "delayed": asyncio.Event()}
 
     def __repr__(self) -> str:
         return f"SqliteBackend({self.url!r}, namespace={self.namespace!r})"
@@ -331,6 +346,8 @@ class SqliteBackend:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
             self._migrate(conn)
+            if self._base_version is None:
+                self._base_version = self._data_version(conn)
         except BaseException:
             conn.close()
             raise
@@ -378,6 +395,50 @@ class SqliteBackend:
             conn.execute("SELECT 1").fetchone()
 
         await self._read(run)
+
+    # ------------------------------------------------------------ signals
+    def _signal(self, signal: Signal) -> None:
+        """This backend wrote what ``signal`` announces (other processes see the commit)."""
+        self._local[signal].set()
+
+    @staticmethod
+    def _data_version(conn: Conn) -> int:
+        return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def _version_and_earliest(self, conn: Conn, signal: Signal) -> tuple[int, float | None]:
+        version = self._data_version(conn)
+        if signal != "delayed" or version == self._seen.get(signal, self._base_version):
+            return version, self._earliest
+        due = conn.execute(Q["delayed_next"], (self.namespace,)).fetchone()[0]
+        return version, None if due is None else float(due)
+
+    async def wait_for(self, signal: Signal, timeout: float) -> str | None:
+        """Other processes' writes are seen by polling the file's ``data_version`` (any
+        commit of another connection) every :data:`WAIT_POLL` seconds: for ``queued``
+        any such commit is a (maybe spurious) signal; for ``delayed`` only one that
+        brought the earliest due time forward. This backend's own writes wake the waiter
+        at once."""
+        event = self._local[signal]
+        deadline = time.monotonic() + max(timeout, 0.0)
+        while True:
+            version, earliest = await self._read(self._version_and_earliest, signal)
+            if self._base_version is None:
+                self._base_version = version
+            seen = self._seen.get(signal, self._base_version)
+            self._seen[signal] = version
+            if signal == "delayed" and version != seen:
+                before, self._earliest = self._earliest, earliest
+                if earliest is None or (before is not None and earliest >= before):
+                    version = seen  # other writes: nothing due sooner
+            if version != seen or event.is_set():
+                event.clear()
+                return ""  # which queue is not known
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(WAIT_POLL, left)):
+                    await event.wait()
 
     # ---------------------------------------------------- shared steps (in a txn)
     def _append(self, conn: Conn, queue: str, payloads: Iterable[str]) -> None:
@@ -465,6 +526,7 @@ class SqliteBackend:
     # -------------------------------------------------------------- queues
     async def push(self, queue: str, payloads: Sequence[str]) -> None:
         await self._write(self._append, queue, list(payloads))
+        self._signal("queued")
 
     async def queues(self) -> list[str]:
         return await self._read(self._column(Q["queue_names"], (self.namespace,)))
@@ -520,9 +582,44 @@ class SqliteBackend:
 
         return await self._read(run)
 
+    async def claim_many(
+        self, requests: Sequence[ClaimRequest], now: float
+    ) -> list[Claimed | None]:
+        ns = self.namespace
+        wanted = list(dict.fromkeys(q for request in requests for q in request.queues))
+
+        def pop(conn: Conn) -> list[Claimed | None]:
+            claims: list[Claimed | None] = []
+            for request in requests:
+                claim: Claimed | None = None
+                for queue in request.queues:
+                    row = conn.execute(Q["job_pop"], (ns, queue)).fetchone()
+                    if row is None:
+                        continue
+                    payload: str = row[0]
+                    record = encode_working_on(request.worker, queue, payload, now)
+                    working = (request.worker, request.worker_queues, record, queue, payload)
+                    conn.execute(Q["working_set"], (ns, *working, _task_of(payload, queue)))
+                    claim = Claimed(queue=queue, payload=payload, record=record)
+                    break
+                claims.append(claim)
+            return claims
+
+        def run(conn: Conn) -> list[Claimed | None]:
+            if not any(conn.execute(Q["queue_any"], (ns, q)).fetchone() for q in wanted):
+                return [None] * len(requests)  # idle: a read only, as in claim
+            return self._transaction(conn, pop)
+
+        if not requests:
+            return []
+        return await self._read(run)
+
     # ------------------------------------------------------------- delayed
     async def push_delayed(self, payload: str, at: float) -> bool:
-        return await self._write(self._push_delayed, payload, at)
+        filed = await self._write(self._push_delayed, payload, at)
+        if filed:
+            self._signal("delayed")
+        return filed
 
     async def timestamps(self) -> list[int]:
         return await self._read(self._column(Q["delayed_timestamps"], (self.namespace,)))
@@ -573,7 +670,10 @@ class SqliteBackend:
 
         if limit <= 0:
             return 0
-        return await self._write(run)
+        moved = await self._write(run)
+        if moved:
+            self._signal("queued")
+        return moved
 
     # ------------------------------------------------------------- workers
     async def register_worker(self, name: str, queues: str, now: float) -> None:
@@ -636,6 +736,25 @@ class SqliteBackend:
 
         await self._write(run)
 
+    async def finish_many(self, settlements: Sequence[Settlement]) -> None:
+        ns = self.namespace
+
+        def run(conn: Conn) -> None:
+            deltas: dict[str, int] = {}
+            for item in settlements:
+                conn.execute(Q["working_delete"], (ns, item.worker, item.worker_queues))
+                if item.discard:
+                    continue
+                kind = "processed" if item.failure is None else "failed"
+                if item.failure is not None:
+                    self._fail(conn, item.failure)
+                for name in (kind, f"{kind}:{item.worker}"):
+                    deltas[name] = deltas.get(name, 0) + 1
+            self._incr(conn, deltas.items())
+
+        if settlements:
+            await self._write(run)
+
     async def release(self, name: str, queues: str, expected: str) -> bool:
         ns = self.namespace
 
@@ -649,7 +768,10 @@ class SqliteBackend:
             conn.execute(Q["job_prepend"], (ns, queue, _digest(payload), payload))
             return True
 
-        return await self._write(run)
+        released = await self._write(run)
+        if released:
+            self._signal("queued")
+        return released
 
     async def clean_worker(
         self,
@@ -696,7 +818,10 @@ class SqliteBackend:
             self._append(conn, queue, (payload,))
             return True
 
-        return await self._write(run)
+        retried = await self._write(run)
+        if retried:
+            self._signal("queued")
+        return retried
 
     # ------------------------------------------------------ stats and locks
     async def stats(self) -> dict[str, int]:

@@ -11,6 +11,8 @@
 -- KEYS[4]        N:queues                    SET
 -- KEYS[3+2i]     N:queue:<queue of item i>   LIST
 -- KEYS[4+2i]     N:timestamps:<payload i>    SET
+-- KEYS[5+2n]     N:stellar:notify:queued     LIST (signal, _notify.lua; optional), and
+-- KEYS[6+2n]     N:stellar:waiting:queued    ZSET (its waiters), after the n items' keys
 -- ARGV[1]        ts, the schedule member
 -- ARGV[2]        "delayed:<ts>" (member of the timestamps sets)
 -- ARGV[3]        now (unix seconds, may have a fraction)
@@ -21,11 +23,12 @@
 -- A job is due when its precise time (if it has one, and never later than the timestamp)
 -- or else the timestamp is <= now. The schedule entry goes when the list is empty.
 -- Returns the number of jobs moved.
+--@include _notify.lua
 
 local delayed, schedule, precise, queues = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local now = tonumber(ARGV[3])
 local ts_due = tonumber(ARGV[4])
-local moved = 0
+local moved, first_queue = 0, nil
 for i = 1, (#ARGV - 4) / 3 do
   local payload, queue, pmember = ARGV[2 + 3 * i], ARGV[3 + 3 * i], ARGV[4 + 3 * i]
   local timestamps = KEYS[4 + 2 * i]
@@ -44,6 +47,7 @@ for i = 1, (#ARGV - 4) / 3 do
       redis.call('SADD', queues, queue)
       redis.call('RPUSH', KEYS[3 + 2 * i], payload)
       moved = moved + 1
+      first_queue = first_queue or queue
       if not redis.call('LPOS', delayed, payload) then
         redis.call('ZREM', precise, pmember)
         redis.call('SREM', timestamps, ARGV[2])
@@ -53,5 +57,9 @@ for i = 1, (#ARGV - 4) / 3 do
 end
 if redis.call('LLEN', delayed) == 0 then
   redis.call('ZREM', schedule, ARGV[1])
+end
+local items = (#ARGV - 4) / 3
+if moved > 0 and #KEYS == 6 + 2 * items then
+  notify(KEYS[#KEYS - 1], KEYS[#KEYS], first_queue)
 end
 return moved
