@@ -36,3 +36,28 @@ async def test_stuck_workers_are_cleaned_and_ping_less_ones_are_left(redis_url: 
     finally:
         await raw.aclose()
         await backend.aclose()
+
+
+async def test_after_a_long_gap_live_workers_get_time_to_ping_again(tmp_path: object) -> None:
+    clock = FakeClock(start=1_800_000_000.0)
+    backend = open_backend(f"sqlite:///{tmp_path}/t.db")
+    try:
+        settings = Settings(stuck_worker_timeout=60, scheduler_interval=1, ping_interval=5)
+        scheduler = Scheduler(backend=backend, registry=Registry(), clock=clock,
+                              settings=settings, name="sched")  # fmt: skip
+        await backend.register_worker("live+1", "*", clock.time())
+        await backend.register_worker("dead+1", "*", clock.time())
+        await scheduler.tick()
+        clock.advance(300)  # the backend was down: no round, no pings for 300 s
+        await scheduler.tick()
+        assert set(await backend.workers()) == {"live+1", "dead+1"}, "cleaned during the grace"
+        for _ in range(5):  # rounds every 10 s; the live worker pings again, the dead not
+            clock.advance(10)
+            await backend.ping_worker("live+1", "*", clock.time())
+            await scheduler.tick()
+            assert set(await backend.workers()) == {"live+1", "dead+1"}
+        clock.advance(11)  # one stuck_worker_timeout after the gap: judged again
+        await scheduler.tick()
+        assert set(await backend.workers()) == {"live+1"}
+    finally:
+        await backend.aclose()

@@ -95,3 +95,12 @@ def test_timedelta_frequency_and_direct_call() -> None:
     )
     assert t.frequency == 300 and t.periodic
     assert t(None, {"v": 21}) == 42
+
+
+def test_objects_with_an_async_call_are_async_tasks() -> None:
+    class Handler:
+        async def __call__(self, api: object, params: object) -> None:
+            return None
+
+    assert Task(name="x", description="d", run=Handler()).is_async
+    assert not Task(name="y", description="d", run=lambda api, p: None).is_async

@@ -48,11 +48,14 @@ class Scheduler:
         #: called after due jobs were moved to their queues (in-process workers wake up)
         self.on_promote: list[Callable[[], None]] = []
         self._last_clean = -1e18
+        self._last_ok: float | None = None  # when the last round completed
+        self._quiet_until = -1e18  # no stuck-worker cleaning before this time
         self._wake = asyncio.Event()  # set by the listener: a nearer delayed job was filed
 
     async def tick(self) -> float:
         """One round. Returns how long to wait before the next one."""
         interval = self.settings.scheduler_interval
+        self._after_a_gap(self.clock.time())
         leading = await self.backend.acquire_leader(self.name, self.settings.leader_lock_timeout)
         if leading != self.leading:
             self.leading = leading
@@ -65,16 +68,29 @@ class Scheduler:
         now = self.clock.time()
         moved = await self.promote(now)
         await self.seed_periodic(now)
-        if now - self._last_clean >= interval:
+        if now - self._last_clean >= interval and now >= self._quiet_until:
             self._last_clean = now
             await self.clean_stuck_workers(now)
         if moved:
             for callback in self.on_promote:
                 callback()
         due = await self.backend.next_due()
+        self._last_ok = self.clock.time()
         if due is None:
             return interval
         return max(0.0, min(interval, due - self.clock.time()))
+
+    def _after_a_gap(self, now: float) -> None:
+        """After a long gap between rounds (a backend outage, a stalled process) every
+        worker's last ping looks old: live ones have not been able to ping either. Give
+        them one ``stuck_worker_timeout`` to ping again before judging any worker dead."""
+        timeout = self.settings.stuck_worker_timeout
+        if self._last_ok is not None and now - self._last_ok > timeout / 2:
+            self._quiet_until = now + timeout
+            log.warning(
+                "scheduler: no round for %.0f s; cleaning no stuck worker for the next %.0f s",
+                now - self._last_ok, timeout,
+            )  # fmt: skip
 
     async def promote(self, now: float) -> int:
         total = 0

@@ -49,7 +49,10 @@ class Task:
 
     @property
     def is_async(self) -> bool:
-        return inspect.iscoroutinefunction(self.run)
+        run = self.run
+        return inspect.iscoroutinefunction(run) or inspect.iscoroutinefunction(
+            getattr(run, "__call__", None)  # an object with ``async def __call__``
+        )
 
     def __call__(self, api: Any, params: Any = None) -> Any:
         """Call ``run`` directly (no queue, no plugins): handy in tests."""
