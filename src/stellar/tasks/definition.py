@@ -50,9 +50,8 @@ class Task:
     @property
     def is_async(self) -> bool:
         run = self.run
-        return inspect.iscoroutinefunction(run) or inspect.iscoroutinefunction(
-            getattr(run, "__call__", None)  # an object with ``async def __call__``
-        )
+        method = getattr(type(run), "__call__", None)  # noqa: B004 - an async __call__
+        return inspect.iscoroutinefunction(run) or inspect.iscoroutinefunction(method)
 
     def __call__(self, api: Any, params: Any = None) -> Any:
         """Call ``run`` directly (no queue, no plugins): handy in tests."""
