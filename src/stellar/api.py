@@ -150,14 +150,19 @@ class Tasks:
 
     # ------------------------------------------------------------ enqueueing
     def _encode(self, task: str, params: Any, queue: str | None) -> tuple[Task, Job]:
+        definition, target, payload = self._payload(task, params, queue)
+        params = {} if params is None else params
+        return definition, Job(task=task, queue=target, args=(params,), payload=payload)
+
+    def _payload(self, task: str, params: Any, queue: str | None) -> tuple[Task, str, str]:
+        """The task's definition, the target queue and the job text (params checked)."""
         definition = self.registry.get(task)
         params = {} if params is None else params
         target = queue if queue is not None else definition.queue
         if not isinstance(target, str) or not target:
             codec.check_params(params)  # a bad params is reported first, as always
             raise InvalidParams(f"queue must be a non-empty string, got {target!r}")
-        payload = codec.encode_params_job(task, target, params)  # checks params too
-        return definition, Job(task=task, queue=target, args=(params,), payload=payload)
+        return definition, target, codec.encode_params_job(task, target, params)
 
     def _notify(self, queue: str) -> None:
         for callback in self.on_push:
@@ -165,11 +170,13 @@ class Tasks:
 
     async def enqueue(self, task: str, params: Any = None, *, queue: str | None = None) -> bool:
         """Queue ``task`` to run as soon as a worker is free. False: a plugin vetoed it."""
-        definition, job = self._encode(task, params, queue)
+        definition, target, payload = self._payload(task, params, queue)
         if not definition.plugins:  # the common case: nothing to run around the push
-            await self.backend.push(job.queue, [job.payload])
-            self._notify(job.queue)
+            await self.backend.push(target, [payload])
+            self._notify(target)
             return True
+        args = ({} if params is None else params,)
+        job = Job(task=task, queue=target, args=args, payload=payload)
         ctx = PluginContext(job=job, backend=self.backend, clock=self.clock)
         if not await run_before(definition.plugins, "enqueue", ctx):
             return False
@@ -183,19 +190,25 @@ class Tasks:
     ) -> int:
         """Queue one job per params in one round trip. Returns how many were queued
         (plugins may veto some)."""
-        jobs = [self._encode(task, params, queue) for params in params_list]
-        if not jobs:
+        params_list = list(params_list)
+        if not params_list:
             return 0
-        definition = jobs[0][0]
-        accepted: list[Job] = [] if definition.plugins else [job for _, job in jobs]
-        for _, job in jobs if definition.plugins else ():
+        definition = self.registry.get(task)
+        if not definition.plugins:  # the common case: payloads only, no Job records
+            payloads = [self._payload(task, params, queue) for params in params_list]
+            await self.backend.push(payloads[0][1], [payload for _, _, payload in payloads])
+            self._notify(payloads[0][1])
+            return len(payloads)
+        jobs = [self._encode(task, params, queue) for params in params_list]
+        accepted: list[Job] = []
+        for _, job in jobs:
             ctx = PluginContext(job=job, backend=self.backend, clock=self.clock)
             if await run_before(definition.plugins, "enqueue", ctx):
                 accepted.append(job)
         if accepted:
             await self.backend.push(accepted[0].queue, [job.payload for job in accepted])
             self._notify(accepted[0].queue)
-        for job in accepted if definition.plugins else ():
+        for job in accepted:
             ctx = PluginContext(job=job, backend=self.backend, clock=self.clock)
             await run_after(definition.plugins, "enqueue", ctx)
         return len(accepted)

@@ -877,6 +877,10 @@ def _offset_text(minutes: int, sep: str) -> str:
 _MAX_DATE_MS = 8.64e15  # JavaScript dates span ±100,000,000 days around 1970
 
 
+# js_date's last answer: (second, the zone names then, text); claims repeat the same second
+_last_date: tuple[int, tuple[str, str], str] = (0, ("", ""), "")
+
+
 def js_date(ts: float) -> str:
     """JavaScript's ``new Date(ts * 1000).toString()`` in this process's time zone.
 
@@ -889,7 +893,17 @@ def js_date(ts: float) -> str:
     ms = ts * 1000
     if not -_MAX_DATE_MS <= ms <= _MAX_DATE_MS:
         return "Invalid Date"
+    global _last_date
     seconds = math.trunc(ms) // 1000  # new Date(ms) truncates ms, toString floors seconds
+    zone = _time.tzname
+    if _last_date[0] == seconds and _last_date[1] == zone and _last_date[2]:
+        return _last_date[2]  # every claim within a second writes the same date
+    text = _js_date(seconds)
+    _last_date = (seconds, zone, text)
+    return text
+
+
+def _js_date(seconds: int) -> str:
     try:
         lt = _time.localtime(seconds)
     except (OverflowError, OSError, ValueError):  # pragma: no cover - a 32-bit C library

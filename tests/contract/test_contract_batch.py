@@ -190,3 +190,34 @@ async def test_an_earliest_delayed_job_signals_delayed(backend: Backend) -> None
         assert await backend.wait_for("delayed", 1) == ""
     finally:
         await other.aclose()
+
+
+# ---------------------------------------------------------------- wait_and_claim
+
+
+async def test_wait_and_claim_takes_a_job_that_arrives_while_it_waits(backend: Backend) -> None:
+    await drain_signals(backend)
+    other = await twin(backend)
+    try:
+        waiter = asyncio.create_task(backend.wait_and_claim([request(1, "q")], NOW, 5))
+        await asyncio.sleep(0.05)
+        started = time.monotonic()
+        await other.push("q", [A])
+        signal, [claim] = await waiter
+        assert time.monotonic() - started < 1
+        assert signal in ("q", "")
+        assert claim is not None and claim.payload == A
+        assert claim.record == encode_working_on("host:1+1", "q", A, NOW)
+        assert await backend.working_on("host:1+1", "q") == claim.record
+    finally:
+        await other.aclose()
+
+
+async def test_wait_and_claim_claims_after_a_quiet_wait(backend: Backend) -> None:
+    await drain_signals(backend)
+    assert await backend.wait_and_claim([request(1, "q")], NOW, 0.1) == (None, [None])
+    await backend.push("q", [A, B])
+    signal, claims = await backend.wait_and_claim([request(1, "q"), request(2, "q")], NOW, 1)
+    assert signal is not None
+    assert [c.payload if c else None for c in claims] == [A, B]
+    assert await backend.wait_and_claim([], NOW, 0.05) in ((None, []), ("", []))

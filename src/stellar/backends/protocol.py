@@ -122,6 +122,14 @@ class Backend(Protocol):
         process waited; the first wait may therefore answer at once. Jobs written by
         other Resque clients give no signal."""
 
+    async def wait_and_claim(
+        self, requests: Sequence[ClaimRequest], now: float, timeout: float
+    ) -> tuple[str | None, list[Claimed | None]]:
+        """``wait_for("queued", timeout)``, then ``claim_many(requests, now)`` whatever
+        the wait gave: the signal (or None) and the claims. One round trip where the
+        storage allows it: an idle worker's poll that answers the moment a job arrives.
+        ``now`` (the working-on records' ``run_at``) is when the wait began."""
+
     # ---------------------------------------------------------------- delayed
     async def push_delayed(self, payload: str, at: float) -> bool:
         """File ``payload`` under the timestamp ``ceil(at)``. Returns False (and writes

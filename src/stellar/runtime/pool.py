@@ -11,9 +11,13 @@ Two things keep the cost per job low and idle workers quick:
   settles) that several workers make in the same turn of the event loop go to the backend
   as one ``claim_many`` (``finish_many``), one round trip on Redis. Each worker still
   claims one job and settles it itself; only the trip is shared.
-* While a worker is idle, a listener waits for the backend's ``queued`` signal
-  (``Backend.wait_for``: a push, release, retry or promotion by any process) and wakes the
-  idle workers at once, instead of leaving them to their next poll.
+* While workers are idle, one of them (the *watcher*) polls with
+  ``Backend.wait_and_claim``: it waits for the backend's ``queued`` signal (a push,
+  release, retry or promotion by any process) and claims in the same round trip, so a job
+  queued by another process starts at once. A watcher that gets a job wakes the next idle
+  worker (which takes the watch over when it finds nothing), so a burst soon has every
+  worker on it. Jobs pushed or promoted in this process wake idle workers directly
+  (:meth:`ProcessorPool.wake`). The other idle workers poll every ``poll_interval``.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from stellar.backends.protocol import Backend, Claimed, ClaimRequest, Settlement
 from stellar.clock import Clock
 from stellar.config import Settings
 from stellar.events import Events
-from stellar.runtime.loop import drive, wait_event
+from stellar.runtime.loop import drive
 from stellar.runtime.worker import Worker
 from stellar.tasks.registry import Registry
 
@@ -44,15 +48,65 @@ class Batcher:
     current turn of the event loop and go out together, as one ``claim_many`` or
     ``finish_many``. A batch of one makes the plain call. Each caller gets its own answer,
     or the batch's error; a caller cancelled meanwhile leaves the batch as it is (so its
-    claim may still be made, as a plain call's could)."""
+    claim may still be made, as a plain call's could).
 
-    def __init__(self, backend: Backend) -> None:
+    While :attr:`watching` (the pool runs), one idle worker at a time is the *watcher*:
+    its claims are ``wait_and_claim`` calls, a blocking poll that claims the moment any
+    process queues a job. When it gets one, :attr:`on_job` is called (the pool wakes the
+    next idle worker) and the first worker to find nothing takes the watch over."""
+
+    def __init__(self, backend: Backend, poll: float = 0.5) -> None:
         self.backend = backend
+        self.poll = poll
+        self.watching = False
+        #: called when the watcher got a job (there may be more: wake another worker)
+        self.on_job: Callable[[], None] = lambda: None
+        #: called with the queue a signal named (a wildcard worker may not know it yet)
+        self.on_signal: Callable[[str], None] = lambda queue: None
         self._claims: _Pending = []
         self._settles: _Pending = []
         self._sending: set[asyncio.Task[None]] = set()
         self._queues: asyncio.Future[list[str]] | None = None
         self._solo: set[str] = set()
+        self._woken: set[str] = set()
+        self._idle: set[str] = set()  # workers whose last claim found nothing
+        self._watcher: str | None = None
+        self._recheck = False  # a signal came and the watch found nothing: look again now
+        self._made: dict[str, int] = {}
+
+    @property
+    def watch_vacant(self) -> bool:
+        """True when an idle worker should take the watch (claim again at once)."""
+        return self.watching and self._watcher is None
+
+    def _may_watch(self, worker: str) -> bool:
+        """An idle worker's claim becomes the watch when nobody else keeps it."""
+        return self.watching and worker in self._idle and self._watcher in (None, worker)
+
+    def claims_made(self, worker: str) -> int:
+        """How many claims ``worker`` made through the batcher (to tell a tick that
+        claimed nothing from one that claimed and found nothing)."""
+        return self._made.get(worker, 0)
+
+    def watches(self, worker: str) -> bool:
+        return self._watcher == worker
+
+    async def watch_signal(self, worker: str) -> None:
+        """Keep the watch without claiming (``worker`` knows no queue to claim from yet):
+        wait for a signal and report the queue it names."""
+        self._watcher = worker
+        try:
+            signal = await self.backend.wait_for("queued", self.poll)
+        finally:
+            self._watcher = None
+        if signal:
+            self.on_signal(signal)
+
+    def release_watch(self, worker: str) -> None:
+        """``worker`` stops (or goes busy): another idle worker takes the watch over."""
+        if self._watcher == worker:
+            self._watcher = None
+        self._idle.discard(worker)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.backend, name)
@@ -103,14 +157,53 @@ class Batcher:
         join its batch, and the wait for the end of the loop's turn is latency)."""
         self._solo.add(worker)
 
+    def woken(self, worker: str) -> None:
+        """``worker`` was woken with others (jobs were promoted): its next claim joins
+        theirs in one batch, and never waits as the watcher."""
+        self._woken.add(worker)
+
     async def claim(
         self, queues: Sequence[str], worker: str, worker_queues: str, now: float
     ) -> Claimed | None:
+        self._made[worker] = self._made.get(worker, 0) + 1
+        woken = worker in self._woken  # woken because jobs are there: take one, never wait
+        self._woken.discard(worker)
         if worker in self._solo:
             self._solo.discard(worker)
-            return await self.backend.claim(queues, worker, worker_queues, now)
-        request = (ClaimRequest(worker, worker_queues, tuple(queues)), now)
-        return cast("Claimed | None", await self._join(self._claims, request, self._flush_claims))
+            claim = await self.backend.claim(queues, worker, worker_queues, now)
+        elif not woken and self._may_watch(worker):
+            return await self._watch(queues, worker, worker_queues, now)
+        else:
+            request = (ClaimRequest(worker, worker_queues, tuple(queues)), now)
+            pending = self._join(self._claims, request, self._flush_claims)
+            claim = cast("Claimed | None", await pending)
+        if claim is None:
+            self._idle.add(worker)
+        else:
+            self._idle.discard(worker)
+        return claim
+
+    async def _watch(
+        self, queues: Sequence[str], worker: str, worker_queues: str, now: float
+    ) -> Claimed | None:
+        self._watcher = worker
+        timeout, self._recheck = (0.0 if self._recheck else self.poll), False
+        request = ClaimRequest(worker, worker_queues, tuple(queues))
+        try:
+            signal, [claim] = await self.backend.wait_and_claim([request], now, timeout)
+        except BaseException:
+            self._watcher = None
+            raise
+        if signal:
+            self.on_signal(signal)
+        if claim is None:
+            # the signal's job may be in a queue this worker did not know: look again now
+            self._recheck = signal is not None
+            return None
+        self._watcher = None
+        self._idle.discard(worker)
+        self.on_job()
+        return claim
 
     def _flush_claims(self) -> None:
         batch, self._claims = self._claims, []
@@ -196,8 +289,9 @@ class ProcessorPool:
         self.slots: list[_Slot] = []
         self.retiring: list[_Slot] = []  # removed, finishing their current job
         #: what the workers call: the backend, with claims and settles batched
-        self.batcher = Batcher(backend)
-        self._went_idle = asyncio.Event()
+        self.batcher = Batcher(backend, poll=self.settings.poll_interval)
+        self.batcher.on_job = self._wake_one
+        self.batcher.on_signal = self._queue_seen
         self.lag = 0.0
         self._last_check: float | None = None
         self._last_ping = -1e18
@@ -213,14 +307,18 @@ class ProcessorPool:
         finds a job wakes the next idle one, so a burst soon has every worker on it while
         a single job costs one claim, not one per idle worker. Without (due jobs were
         promoted, often many at once), every idle worker."""
+        self._queue_seen(queue)
         if not queue:
             for slot in self.slots:
                 if slot.idle:
+                    self.batcher.woken(slot.worker.name)
                     slot.wake.set()
             return
+        self._wake_one()
+
+    def _queue_seen(self, queue: str | None) -> None:
         for slot in self.slots:
             slot.worker.queue_seen(queue)
-        self._wake_one()
 
     def _wake_one(self) -> None:
         for slot in self.slots:
@@ -301,47 +399,42 @@ class ProcessorPool:
     async def _work(self, slot: _Slot) -> None:
         worker = slot.worker
 
+        batcher = self.batcher
+
         async def tick() -> float:
             was_idle, slot.idle = slot.idle, False
+            made = batcher.claims_made(worker.name)
             if await worker.tick():
                 if was_idle:
                     self._wake_one()  # there may be more: pass it on
                 return 0.0
             slot.idle = True
-            self._went_idle.set()
+            if batcher.watches(worker.name):
+                return 0.0  # the watcher waited in its claim already: watch on
+            if batcher.watch_vacant:
+                if batcher.claims_made(worker.name) == made:  # no queue known to claim from
+                    await batcher.watch_signal(worker.name)
+                return 0.0  # take the watch over
             return self.settings.poll_interval
 
         try:
             await drive(tick, stop=slot.stop, log=log, what=worker.name, wake=slot.wake)
         finally:
+            batcher.release_watch(worker.name)
             try:
                 await asyncio.shield(worker.unregister())
             except Exception as exc:  # the backend may be down at shutdown
                 log.error("%s: could not unregister: %s", worker.name, exc)
 
-    async def listen(self) -> float:
-        """One wait of the wake-up listener: while a worker is idle, wait for the backend's
-        ``queued`` signal (up to ``poll_interval``) and wake the idle workers when it comes;
-        while none is, wait until one goes idle."""
-        if not any(slot.idle for slot in self.slots):
-            self._went_idle.clear()
-            await wait_event(self._went_idle, self.settings.poll_interval)
-            return 0.0
-        queue = await self.backend.wait_for("queued", self.settings.poll_interval)
-        if queue is not None:
-            self.wake(queue)
-        return 0.0
-
     async def run(self, stop: asyncio.Event) -> None:
-        """Scale and ping until ``stop`` is set, then shut the workers down."""
-        listener = asyncio.create_task(
-            drive(self.listen, stop=stop, log=log, what="wake-up listener")
-        )
+        """Scale and ping until ``stop`` is set, then shut the workers down. While it
+        runs, an idle worker watches for jobs queued by other processes (the batcher's
+        watch)."""
+        self.batcher.watching = True
         try:
             await drive(self.tick, stop=stop, log=log, what="processor pool")
         finally:
-            listener.cancel()
-            await asyncio.gather(listener, return_exceptions=True)
+            self.batcher.watching = False
             await self.shutdown()
 
     async def shutdown(self, timeout: float | None = None) -> None:

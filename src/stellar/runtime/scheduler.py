@@ -51,12 +51,13 @@ class Scheduler:
         self._last_ok: float | None = None  # when the last round completed
         self._quiet_until = -1e18  # no stuck-worker cleaning before this time
         self._wake = asyncio.Event()  # set by the listener: a nearer delayed job was filed
+        self._renewed = -1e18  # when the leader lock was last taken or renewed (monotonic)
 
     async def tick(self) -> float:
         """One round. Returns how long to wait before the next one."""
         interval = self.settings.scheduler_interval
         self._after_a_gap(self.clock.time())
-        leading = await self.backend.acquire_leader(self.name, self.settings.leader_lock_timeout)
+        leading = await self._renew_leadership()
         if leading != self.leading:
             self.leading = leading
             state = "is now" if leading else "is no longer"
@@ -74,11 +75,26 @@ class Scheduler:
         if moved:
             for callback in self.on_promote:
                 callback()
+            self._last_ok = self.clock.time()
+            return 0.0  # more may be falling due right now: look again at once
         due = await self.backend.next_due()
         self._last_ok = self.clock.time()
         if due is None:
             return interval
         return max(0.0, min(interval, due - self.clock.time()))
+
+    async def _renew_leadership(self) -> bool:
+        """Take or renew the leader lock. A leader that renewed it less than a scheduler
+        interval ago (and well within the lock's lifetime) skips the round trip: rounds
+        come as often as delayed jobs fall due, which may be every millisecond."""
+        settings, now = self.settings, self.clock.monotonic()
+        fresh = min(settings.scheduler_interval, settings.leader_lock_timeout / 3)
+        if self.leading and now - self._renewed < fresh:
+            return True
+        leading = await self.backend.acquire_leader(self.name, settings.leader_lock_timeout)
+        if leading:
+            self._renewed = now
+        return leading
 
     def _after_a_gap(self, now: float) -> None:
         """After a long gap between rounds (a backend outage, a stalled process) every

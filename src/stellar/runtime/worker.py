@@ -136,10 +136,11 @@ class Worker:
             self._known_at = now
         return self._known
 
-    def queue_seen(self, queue: str) -> None:
-        """A job was just queued in ``queue``: when ``*`` does not know it yet, look for
-        new queues on the next tick instead of at the end of the poll interval."""
-        if WILDCARD in self.wanted and queue not in self._known:
+    def queue_seen(self, queue: str | None) -> None:
+        """A job was just queued in ``queue`` (None: somewhere): when ``*`` does not know
+        that queue (or, for None, knows none), look for new queues on the next tick
+        instead of at the end of the poll interval."""
+        if WILDCARD in self.wanted and (queue not in self._known if queue else not self._known):
             self._known_at = -1e18
 
     async def tick(self) -> bool:
@@ -399,15 +400,16 @@ class Worker:
         cancellation."""
         args = job.args or ({},)
         timeout = definition.timeout or self.settings.job_timeout or None
+        if timeout is None:  # no deadline to keep: no timeout context (a cost per job)
+            try:
+                await self._run(definition, args)
+            except (Exception, SystemExit) as exc:
+                return exc
+            return None
         deadline = asyncio.timeout(timeout)
         try:
             async with deadline:
-                if definition.is_async:
-                    await definition.run(self.api, *args)
-                else:
-                    result = await asyncio.to_thread(definition.run, self.api, *args)
-                    if inspect.isawaitable(result):  # an object with an async __call__
-                        await result
+                await self._run(definition, args)
         except TimeoutError as exc:
             if not deadline.expired():
                 return exc  # the task's own timeout, not ours
@@ -420,3 +422,11 @@ class Worker:
         except (Exception, SystemExit) as exc:  # sys.exit() in a task fails the job only
             return exc
         return None
+
+    async def _run(self, definition: Task, args: Sequence[Any]) -> None:
+        if definition.is_async:
+            await definition.run(self.api, *args)
+        else:
+            result = await asyncio.to_thread(definition.run, self.api, *args)
+            if inspect.isawaitable(result):  # an object with an async __call__
+                await result

@@ -44,7 +44,7 @@ from collections.abc import (
     Sequence,
 )
 from contextlib import contextmanager
-from typing import Any, Concatenate, ParamSpec, TypeVar, cast
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast, overload
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import redis.exceptions as rx
@@ -77,8 +77,10 @@ _ENSURE_ATTEMPTS = 50  # re-reads of the workers sets before giving up
 _PROMOTE_PASSES = 100
 _SCRIPT_CHUNK = 500  # items per promote / unschedule script call
 _READ_CHUNK = 64  # timestamps read per pipeline in promote_due
-_UNLIMITED = 2**31  # slots of a cluster client (its per-node pools grow as needed)
+_UNLIMITED = 2**31  # redis-py's default pool size: a limit not worth waiting for
 _WAITER_TTL = 60.0  # seconds a wait_for registration lasts unless a later wait renews it
+_KEEP = 16  # connections kept out of redis-py's pool between commands (see _take)
+_REDIS_ERRORS = (rx.RedisError, rx.RedisClusterException, OSError)
 
 
 def _mapped(
@@ -88,12 +90,52 @@ def _mapped(
 
     @functools.wraps(method)
     async def wrapper(self: RedisBackend, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
-        with self._errors():
-            self._redis()  # connects lazily, sizing the slots to the pool
+        # try/except rather than `with self._errors()`: this runs on every call
+        try:
+            if self._client is None:
+                self._redis()  # connects lazily, sizing the slots to the pool
+            if self._slots is None:  # a pool without a limit: nothing to wait for
+                return await method(self, *args, **kwargs)
             async with self._slots:
                 return await method(self, *args, **kwargs)
+        except _REDIS_ERRORS as exc:
+            raise self._translate(exc) from exc
 
     return wrapper
+
+
+def _pack(args: Sequence[Any]) -> bytes:
+    """One command in RESP, as redis-py's ``pack_command`` writes it for our clients
+    (UTF-8, ``surrogateescape``) at a third of its cost: this runs for every EVALSHA."""
+    parts = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        if type(arg) is str:
+            data = arg.encode("utf-8", "surrogateescape")
+        elif type(arg) is int:
+            data = b"%d" % arg
+        elif type(arg) is float:
+            data = repr(arg).encode()
+        elif isinstance(arg, bytes):
+            data = arg
+        else:
+            raise TypeError(f"cannot send {type(arg).__name__} to redis: {arg!r}")
+        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(parts)
+
+
+def _claims(
+    requests: Sequence[ClaimRequest], prefixes: Sequence[Sequence[str]], reply: Sequence[Any]
+) -> list[Claimed | None]:
+    """What lua/claim_many.lua answered, as each worker's claim (or None)."""
+    claims: list[Claimed | None] = []
+    for i, request in enumerate(requests):
+        index, payload = int(reply[2 * i]), reply[2 * i + 1]
+        if not index:
+            claims.append(None)
+            continue
+        record = prefixes[i][index - 1] + payload + "}"
+        claims.append(Claimed(request.queues[index - 1], payload, record))
+    return claims
 
 
 def _whole_second(at: float) -> int:
@@ -164,15 +206,6 @@ def _record_job(record: str) -> tuple[str, str]:
         if head.startswith('{"run_at":') and head.endswith(ours):
             return info.queue, record[len(head) : -1]
     return info.queue, info.payload_text
-
-
-def _due_items(
-    items: Sequence[str], whole_due: bool, precise_due: set[str], budget: int
-) -> list[str]:
-    """The items of one timestamp (in order, at most ``budget``) that are due: all of them
-    when the timestamp itself is due, else those whose precise time is."""
-    chosen = [payload for payload in items if whole_due or payload in precise_due]
-    return chosen[: max(budget, 0)]
 
 
 def _started_of(text: str | None) -> float | None:
@@ -249,10 +282,11 @@ class RedisBackend:
         self._scripts: ScriptSet = load_scripts()
         self._client: _Client | None = None
         # a permit per method call in flight: each holds at most one pooled connection
-        self._slots = asyncio.Semaphore(_UNLIMITED)
+        self._slots: asyncio.Semaphore | None = None  # None: no limit to wait for
         # wait_for: this backend's waiter id and when it last registered, per signal
         self._waiter = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self._registered: dict[str, float] = {}
+        self._kept: list[Any] = []  # connections of the current client kept by _give
 
     def __repr__(self) -> str:
         return f"RedisBackend({self._where!r}, namespace={self.namespace!r})"
@@ -287,7 +321,8 @@ class RedisBackend:
         except ValueError as exc:
             raise ConfigError(f"backend {_redacted(self.url)!r}: {exc}") from exc
         # redis-py's pool fails a command when all its connections are busy; wait instead
-        self._slots = asyncio.Semaphore(client.connection_pool.max_connections)
+        limit = client.connection_pool.max_connections
+        self._slots = asyncio.Semaphore(limit) if limit < _UNLIMITED else None
         return client
 
     @contextmanager
@@ -295,25 +330,31 @@ class RedisBackend:
         """Translate redis-py's errors into the backend contract's."""
         try:
             yield
-        except (rx.AuthenticationError, rx.AuthorizationError) as exc:
-            raise BackendError(f"redis at {self._where} refused us: {exc}") from exc
-        except (
-            rx.ConnectionError,  # also BusyLoadingError, MaxConnectionsError
-            rx.TimeoutError,
-            rx.ClusterDownError,
-            rx.TryAgainError,
-            rx.SlotNotCoveredError,
-            OSError,  # includes asyncio's TimeoutError
-        ) as exc:
-            raise BackendUnavailable(f"redis at {self._where} is unreachable: {exc}") from exc
-        except (rx.RedisError, rx.RedisClusterException) as exc:
-            if isinstance(exc, rx.ReadOnlyError) or str(exc).startswith("BUSY "):
-                # a replica after a fail-over, a long script elsewhere: it passes
-                raise BackendUnavailable(f"redis at {self._where} is unavailable: {exc}") from exc
-            raise BackendError(f"redis at {self._where} failed: {exc}") from exc
+        except _REDIS_ERRORS as exc:
+            raise self._translate(exc) from exc
+
+    def _translate(self, exc: BaseException) -> BackendError:
+        """The contract's error for a redis-py (or socket) error."""
+        if isinstance(exc, rx.AuthenticationError | rx.AuthorizationError):
+            return BackendError(f"redis at {self._where} refused us: {exc}")
+        if isinstance(
+            exc,
+            rx.ConnectionError  # also BusyLoadingError, MaxConnectionsError
+            | rx.TimeoutError
+            | rx.ClusterDownError
+            | rx.TryAgainError
+            | rx.SlotNotCoveredError
+            | OSError,  # includes asyncio's TimeoutError
+        ):
+            return BackendUnavailable(f"redis at {self._where} is unreachable: {exc}")
+        if isinstance(exc, rx.ReadOnlyError) or str(exc).startswith("BUSY "):
+            # a replica after a fail-over, a long script elsewhere: it passes
+            return BackendUnavailable(f"redis at {self._where} is unavailable: {exc}")
+        return BackendError(f"redis at {self._where} failed: {exc}")
 
     async def aclose(self) -> None:
         client, self._client = self._client, None
+        self._kept.clear()  # the client's aclose disconnects them with the rest
         if client is not None:
             if self._registered:
                 await self._unregister_waiter(client)
@@ -342,19 +383,48 @@ class RedisBackend:
     async def _evalsha(
         self, client: _Client, sha: str, keys: Sequence[str], args: Sequence[Any]
     ) -> Any:
-        """One EVALSHA. On a single server it goes straight to a pooled connection: the
-        hot paths (push, claim, finish) skip redis-py's per-command machinery (retries are
-        off anyway), which is most of their client-side cost. A failed connection is
-        dropped by redis-py (send and read disconnect on error) and reconnects on reuse."""
+        """One EVALSHA. On a single server it goes straight to a connection of our own
+        (:meth:`_take`): the hot paths (push, claim, finish) skip redis-py's per-command
+        machinery (retries are off anyway), which is most of their client-side cost."""
         if self._cluster:
             return await client.evalsha(sha, len(keys), *keys, *args)
-        pool = cast(Redis, client).connection_pool
-        connection = await pool.get_connection()  # type: ignore[no-untyped-call]
+        kept = self._kept
+        connection = kept.pop() if kept else await self._take(client)
+        ok = False
         try:
-            await connection.send_command("EVALSHA", sha, len(keys), *keys, *args)
-            return await connection.read_response()
+            await connection.send_packed_command(_pack(("EVALSHA", sha, len(keys), *keys, *args)))
+            reply = await connection.read_response()
+            ok = True
+            return reply
+        except rx.ResponseError:
+            ok = True  # an error reply (NOSCRIPT...) was read whole: the connection is fine
+            raise
         finally:
-            await pool.release(connection)
+            if ok and client is self._client and len(kept) < _KEEP:
+                kept.append(connection)  # _give's common case, without a coroutine
+            else:
+                await self._give(client, connection, ok)
+
+    async def _take(self, client: _Client) -> Any:
+        """A connection for one command: one the backend kept, else one from the pool.
+
+        redis-py 8's pool checkout and return cost more than a small command itself (a
+        lock, a readiness probe of the socket, observability hooks), so up to
+        :data:`_KEEP` connections stay with the backend between commands."""
+        if self._kept:
+            return self._kept.pop()
+        return await cast(Redis, client).connection_pool.get_connection()  # type: ignore[no-untyped-call]
+
+    async def _give(self, client: _Client, connection: Any, ok: bool) -> None:
+        """Keep ``connection`` for the next command. One whose reply was not read whole
+        (an error, a cancelled wait) is disconnected first: it reconnects on next use, so
+        a late reply can never be taken for another command's."""
+        if not ok:
+            await connection.disconnect()
+        if client is self._client and len(self._kept) < _KEEP:
+            self._kept.append(connection)
+        else:
+            await cast(Redis, client).connection_pool.release(connection)
 
     async def _scripts_batch(
         self, calls: Sequence[tuple[str, Sequence[str], Sequence[Any]]]
@@ -451,6 +521,14 @@ class RedisBackend:
     ) -> list[Claimed | None]:
         if not requests:
             return []
+        keys, args, prefixes = self._claim_many_call(requests, now)
+        reply = await self._script("claim_many", keys, args)
+        return _claims(requests, prefixes, reply)
+
+    def _claim_many_call(
+        self, requests: Sequence[ClaimRequest], now: float
+    ) -> tuple[list[str], list[Any], list[list[str]]]:
+        """KEYS and ARGV of lua/claim_many.lua, and each worker's working-on prefixes."""
         k = self.keys
         keys = [k.working]
         args: list[Any] = [len(requests)]
@@ -461,19 +539,41 @@ class RedisBackend:
             keys.append(k.worker(request.worker, request.worker_queues))
             keys += map(k.queue, request.queues)
             args += [k.worker_id(request.worker, request.worker_queues), len(mine), *mine]
-        reply = await self._script("claim_many", keys, args)
-        claims: list[Claimed | None] = []
-        for i, request in enumerate(requests):
-            index, payload = int(reply[2 * i]), reply[2 * i + 1]
-            if not index:
-                claims.append(None)
-                continue
-            record = prefixes[i][index - 1] + payload + "}"
-            claims.append(Claimed(request.queues[index - 1], payload, record))
-        return claims
+        return keys, args, prefixes
+
+    @_mapped
+    async def wait_and_claim(
+        self, requests: Sequence[ClaimRequest], now: float, timeout: float
+    ) -> tuple[str | None, list[Claimed | None]]:
+        """The wait of :meth:`wait_for` and the script of :meth:`claim_many` in one
+        write: Redis runs the claim the moment the blocking pop returns."""
+        if not requests:
+            return await self._wait("queued", timeout), []
+        keys, args, prefixes = self._claim_many_call(requests, now)
+        sha = self._scripts["claim_many"].sha
+        claim = ("EVALSHA", sha, len(keys), *keys, *args)
+        signal, reply = await self._wait("queued", timeout, claim)
+        if isinstance(reply, rx.ResponseError):
+            if not isinstance(reply, rx.NoScriptError):
+                raise reply
+            reply = await self._script("claim_many", keys, args)  # registers the scripts
+        return signal, _claims(requests, prefixes, reply)
 
     @_mapped
     async def wait_for(self, signal: Signal, timeout: float) -> str | None:
+        return await self._wait(signal, timeout)
+
+    @overload
+    async def _wait(self, signal: Signal, timeout: float) -> str | None: ...
+
+    @overload
+    async def _wait(
+        self, signal: Signal, timeout: float, then: tuple[Any, ...]
+    ) -> tuple[str | None, Any]: ...
+
+    async def _wait(
+        self, signal: Signal, timeout: float, then: tuple[Any, ...] | None = None
+    ) -> Any:
         """Renew this backend's registration as a waiter for ``signal`` (the zset
         ``N:stellar:waiting:<signal>``; scripts signal only while it is not empty), then
         ``BLPOP`` the signal's list, all in one round trip on a connection of its own.
@@ -499,33 +599,46 @@ class RedisBackend:
             ("ZADD", waiting, int((now + _WAITER_TTL) * 1000), self._waiter),
             ("BLPOP", key, f"{timeout:.3f}") if fresh and timeout >= 0.001 else ("LPOP", key),
         ]
-        reply = await self._wait_commands(client, commands)
+        if then is not None:
+            commands.append(then)
+        replies = await self._wait_commands(client, commands)
+        popped = replies[2]
+        if isinstance(popped, Exception):
+            raise popped
         if not fresh:
-            return ""
-        if reply is None:
-            return None
-        return str(reply[1] if isinstance(reply, list | tuple) else reply)  # BLPOP: key, value
+            signal_value: str | None = ""
+        elif popped is None:
+            signal_value = None
+        else:  # BLPOP answers key and value, LPOP the value
+            signal_value = str(popped[1] if isinstance(popped, list | tuple) else popped)
+        return signal_value if then is None else (signal_value, replies[3])
 
-    async def _wait_commands(self, client: _Client, commands: Sequence[tuple[Any, ...]]) -> Any:
-        """Send ``commands`` in one write; the reply of the last one (a blocking pop)."""
+    async def _wait_commands(
+        self, client: _Client, commands: Sequence[tuple[Any, ...]]
+    ) -> list[Any]:
+        """Send ``commands`` in one write; their replies, an error reply as its exception."""
+        replies: list[Any] = []
         if self._cluster:
-            reply = None
             for command in commands:
-                reply = await client.execute_command(*command)
-            return reply
-        pool = cast(Redis, client).connection_pool
-        connection = await pool.get_connection()  # type: ignore[no-untyped-call]
+                try:
+                    replies.append(await client.execute_command(*command))
+                except rx.ResponseError as exc:
+                    replies.append(exc)
+            return replies
+        connection = await self._take(client)
+        ok = False
         try:
             await connection.send_packed_command(connection.pack_commands(commands))
             for _ in commands:
-                reply = await connection.read_response()
-        except BaseException:
-            # cancelled mid-wait: the reply would arrive later on a reused connection
-            await connection.disconnect()
-            raise
+                try:
+                    replies.append(await connection.read_response())
+                except rx.ResponseError as exc:  # read whole: the next reply follows
+                    replies.append(exc)
+            ok = True
         finally:
-            await pool.release(connection)
-        return reply
+            # cancelled mid-wait, the reply would come later: _give disconnects it
+            await self._give(client, connection, ok)
+        return replies
 
     async def _unregister_waiter(self, client: _Client) -> None:
         """Leave the waiting sets (best effort: a lapsed entry is dropped by the next
@@ -672,27 +785,39 @@ class RedisBackend:
         for _ in range(_PROMOTE_PASSES):
             if moved >= limit:
                 break
-            count = await self._promote_pass(now, limit - moved)
+            budget = limit - moved
+            count = await self._promote_pass(now, budget)
             moved += count
-            if not count:
-                break
+            if count < budget:
+                break  # everything due that the pass saw has moved: no second look
         return moved
 
     async def _promote_pass(self, now: float, budget: int) -> int:
-        """One pass of ``promote_due``; returns how many jobs moved."""
+        """One pass of ``promote_due``; returns how many jobs moved.
+
+        A timestamp that is due as a whole has its list read (every job in it moves). In
+        one that is not, the due jobs are exactly its due precise entries, read with the
+        schedule: its list is not read at all (it may be long, and a burst of jobs due
+        within one second is promoted in many small passes). The script checks each job
+        against the list again either way."""
         k = self.keys
-        schedule, precise = await self._read(
+        # the jobs of the second that just passed are read in the same trip, on a guess:
+        # its timestamp is the usual one due as a whole, and then no second read is needed
+        guess = str(_whole_second(now) - 1)
+        schedule, precise, guessed = await self._read(
             [
                 # a timestamp ts holds jobs due in (ts - 1, ts]: candidates are ts < now + 1
                 ("zrangebyscore", [k.delayed_schedule, "-inf", f"({now + 1!r}", 0, budget, True]),
                 ("zrangebyscore", [k.delayed_precise, "-inf", repr(float(now)), 0, budget]),
+                ("lrange", [k.delayed(guess), 0, budget - 1]),
             ]
         )
+        known: dict[str, list[str]] = {guess: guessed}
         due_at: dict[str, float] = dict(schedule)
-        due_precise: dict[str, set[str]] = {}
+        due_precise: dict[str, dict[str, None]] = {}  # in precise-time order
         for member in precise:
             ts, payload = k.split_precise_member(member)
-            due_precise.setdefault(ts, set()).add(payload)
+            due_precise.setdefault(ts, {})[payload] = None
             if ts not in due_at and _int(ts) is not None:
                 due_at[ts] = float(ts)  # a stale entry (its timestamp is gone): tidy it
         candidates = sorted(due_at, key=due_at.__getitem__)
@@ -701,17 +826,25 @@ class RedisBackend:
             if budget <= 0:
                 break
             chunk, window = candidates[start : start + _READ_CHUNK], budget
-            lists = await self._read(("lrange", [k.delayed(m), 0, window - 1]) for m in chunk)
+            whole = [m for m in chunk if due_at[m] <= now]
+            unread = [m for m in whole if m not in known]
+            if unread:
+                lists = await self._read(("lrange", [k.delayed(m), 0, window - 1]) for m in unread)
+                known.update(zip(unread, lists, strict=True))
             calls = []
-            for member, items in zip(chunk, lists, strict=True):
-                chosen = _due_items(
-                    items, due_at[member] <= now, due_precise.get(member, set()), budget
-                )
-                if len(items) < window:
-                    # precise entries whose job is no longer filed here: the script tidies
-                    chosen += sorted(due_precise.get(member, set()) - set(items))
-                if not chosen and items:
-                    continue  # nothing due yet at this timestamp
+            for member in chunk:
+                if due_at[member] <= now:
+                    items = known[member][:window]
+                    chosen = items[: max(budget, 0)]
+                    if len(items) < window:
+                        # precise entries whose job is no longer filed here: the script tidies
+                        chosen += sorted(due_precise.get(member, {}).keys() - set(items))
+                    if not chosen and items:
+                        continue
+                else:
+                    chosen = list(due_precise.get(member, {}))[: max(budget, 0)]
+                    if not chosen:
+                        continue  # nothing due yet at this timestamp
                 budget -= len(chosen)
                 for first in range(0, max(len(chosen), 1), _SCRIPT_CHUNK):
                     part = chosen[first : first + _SCRIPT_CHUNK]

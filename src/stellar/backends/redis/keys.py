@@ -55,6 +55,7 @@ longer filed (moved or deleted by another Resque client) is stale; ``promote_due
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -95,6 +96,7 @@ class ResqueKeys:
     def queues(self) -> str:
         return self._key("queues")
 
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 - the keys object lives as long
     def queue(self, queue: str) -> str:
         return self._key("queue", queue)
 
@@ -143,6 +145,7 @@ class ResqueKeys:
         """Member of the workers set: ``<name>:<queues>``."""
         return f"{name}:{queues}"
 
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 - hot: every claim and finish
     def worker(self, name: str, queues: str) -> str:
         """The worker's working-on record."""
         return self._key("worker", name, queues)
@@ -166,6 +169,7 @@ class ResqueKeys:
         """A counter: ``stat("processed")``, ``stat("failed:<worker>")``..."""
         return self._key("stat", name)
 
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 - hot: every finish
     def worker_stat(self, kind: str, worker: str) -> str:
         """A per-worker counter, as node-resque names it: ``stat:<kind>:<worker name>``."""
         return self._key("stat", kind, worker)

@@ -736,6 +736,12 @@ class SqliteBackend:
 
         await self._write(run)
 
+    async def wait_and_claim(
+        self, requests: Sequence[ClaimRequest], now: float, timeout: float
+    ) -> tuple[str | None, list[Claimed | None]]:
+        signal = await self.wait_for("queued", timeout)
+        return signal, await self.claim_many(requests, now)
+
     async def finish_many(self, settlements: Sequence[Settlement]) -> None:
         ns = self.namespace
 

@@ -22,17 +22,24 @@
 -- ARGV[4+3i]     "<ts>|<payload i>" (member of the precise zset)
 -- A job is due when its precise time (if it has one, and never later than the timestamp)
 -- or else the timestamp is <= now. The schedule entry goes when the list is empty.
+-- The list is read once and, when jobs moved, written back without them (each move drops
+-- the first copy of its payload, as LREM would): one pass, not one scan per job.
 -- Returns the number of jobs moved.
 --@include _notify.lua
 
 local delayed, schedule, precise, queues = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local now = tonumber(ARGV[3])
 local ts_due = tonumber(ARGV[4])
+local items = redis.call('LRANGE', delayed, 0, -1)
+local filed, taken = {}, {}  -- payload -> copies filed here / copies moved out
+for _, payload in ipairs(items) do
+  filed[payload] = (filed[payload] or 0) + 1
+end
 local moved, first_queue = 0, nil
 for i = 1, (#ARGV - 4) / 3 do
   local payload, queue, pmember = ARGV[2 + 3 * i], ARGV[3 + 3 * i], ARGV[4 + 3 * i]
   local timestamps = KEYS[4 + 2 * i]
-  if not redis.call('LPOS', delayed, payload) then
+  if (filed[payload] or 0) == 0 then
     -- gone: drop what still points at it here
     redis.call('ZREM', precise, pmember)
     redis.call('SREM', timestamps, ARGV[2])
@@ -43,23 +50,38 @@ for i = 1, (#ARGV - 4) / 3 do
       due_at = tonumber(score)
     end
     if due_at <= now then
-      redis.call('LREM', delayed, 1, payload)
+      filed[payload] = filed[payload] - 1
+      taken[payload] = (taken[payload] or 0) + 1
       redis.call('SADD', queues, queue)
       redis.call('RPUSH', KEYS[3 + 2 * i], payload)
       moved = moved + 1
       first_queue = first_queue or queue
-      if not redis.call('LPOS', delayed, payload) then
+      if filed[payload] == 0 then
         redis.call('ZREM', precise, pmember)
         redis.call('SREM', timestamps, ARGV[2])
       end
     end
   end
 end
+if moved > 0 then
+  local kept = {}
+  for _, payload in ipairs(items) do
+    if (taken[payload] or 0) > 0 then
+      taken[payload] = taken[payload] - 1
+    else
+      kept[#kept + 1] = payload
+    end
+  end
+  redis.call('DEL', delayed)
+  for first = 1, #kept, 1000 do
+    redis.call('RPUSH', delayed, unpack(kept, first, math.min(first + 999, #kept)))
+  end
+end
 if redis.call('LLEN', delayed) == 0 then
   redis.call('ZREM', schedule, ARGV[1])
 end
-local items = (#ARGV - 4) / 3
-if moved > 0 and #KEYS == 6 + 2 * items then
+local n = (#ARGV - 4) / 3
+if moved > 0 and #KEYS == 6 + 2 * n then
   notify(KEYS[#KEYS - 1], KEYS[#KEYS], first_queue)
 end
 return moved
