@@ -25,3 +25,17 @@ async def eventually(check: Callable[[], Any], timeout: float = 5.0, interval: f
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s: {check}")
         await asyncio.sleep(interval)
+
+
+async def counted(tasks: Any, expected: dict[str, int], timeout: float = 10.0) -> None:
+    """Wait until the stats show ``expected``. A job's ``run`` returns before its outcome
+    is stored, so a test that saw the job run must wait for the counters too."""
+
+    async def check() -> bool:
+        stats = await tasks.stats()
+        return all(stats.get(name, 0) == value for name, value in expected.items())
+
+    try:
+        await eventually(check, timeout=timeout)
+    except AssertionError:
+        raise AssertionError(f"stats {await tasks.stats()} never showed {expected}") from None
