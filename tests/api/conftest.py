@@ -7,7 +7,6 @@ nothing) holding the tasks of :mod:`tests.api.helpers`.
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -16,9 +15,8 @@ import pytest
 
 from stellar import App, Task
 from tests.api.helpers import TASKS
+from tests.conftest import missing_service
 from tests.helpers import FAST
-
-CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 @pytest.fixture(params=["sqlite", "redis"])
@@ -28,10 +26,7 @@ def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     try:
         from stellar.backends.redis import RedisBackend  # noqa: F401
     except ImportError as exc:
-        reason = f"the Redis backend cannot be imported: {exc}"
-        if CI:
-            pytest.fail(f"required under CI: {reason}")
-        pytest.skip(reason)
+        missing_service(f"the Redis backend cannot be imported: {exc}")
     return str(request.getfixturevalue("redis_url"))
 
 

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -26,16 +25,11 @@ from stellar.backends import Backend, open_backend
 from stellar.backends.sqlite import SqliteBackend
 from tests.conftest import missing_service
 
-CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
 CLUSTER_NAMESPACE = "{resque}"
 
 
 def _redis_backend_missing(exc: ImportError) -> None:
-    reason = f"the Redis backend cannot be imported: {exc}"
-    if CI:
-        pytest.fail(f"required under CI: {reason}")
-    pytest.skip(reason)
+    missing_service(f"the Redis backend cannot be imported: {exc}")
 
 
 def _free_ports(n: int) -> list[int]:

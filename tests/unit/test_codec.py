@@ -50,13 +50,13 @@ from stellar.codec import (
 )
 from stellar.errors import InvalidParams, PayloadError
 from stellar.job import Job
+from tests.conftest import missing_service
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).resolve().parent / "golden"
 CORPUS_FILE = GOLDEN / "codec_corpus.jsonl"
 EXPECTED_FILE = GOLDEN / "codec_expected.jsonl"
 SCRIPT = ROOT / "scripts" / "golden_codec.js"
-CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 # --------------------------------------------------------------------------- tagging
@@ -428,9 +428,7 @@ def python_result(kind: str, data: Any) -> Any:
 def node_results(corpus_file: Path) -> list[list[Any]]:
     node = shutil.which("node")
     if node is None:
-        if CI:
-            pytest.fail("node is required under CI=true for the golden codec tests")
-        pytest.skip("node is not installed")
+        missing_service("node is not installed (needed for the golden codec tests)")
     out = subprocess.run(
         [node, str(SCRIPT), str(corpus_file)],
         check=True,
