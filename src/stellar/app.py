@@ -120,7 +120,7 @@ class App:
                 name=self.name, events=self.events,
             )  # fmt: skip
             if self.pool is not None:
-                self.scheduler.on_promote.append(self.pool.wake)
+                self.scheduler.on_promote.append(self.pool.promoted)
             self._running.append(asyncio.create_task(self.scheduler.run(self._stop)))
         log.info(
             "application %s started: %d task(s), backend %s, processors %s, scheduler %s",

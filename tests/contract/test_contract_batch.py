@@ -120,6 +120,40 @@ async def test_finish_many_counts_like_finish(backend: Backend) -> None:
     assert [stats[f"processed:host:1+{n}"] for n in (1, 2, 3)] == [1, 1, 1]
 
 
+# ------------------------------------------------------------- finish_and_claim
+
+
+async def test_finish_and_claim_settles_then_takes_the_next_jobs(backend: Backend) -> None:
+    await backend.push("q", [A, B])
+    await backend.push("r", [C])
+    first = [request(1, "q"), request(2, "r", "q")]
+    for w in first:
+        await backend.register_worker(w.worker, w.worker_queues, NOW)
+    assert [c.payload if c else None for c in await backend.claim_many(first, NOW)] == [A, C]
+    settles = [Settlement("host:1+1", "q"), Settlement("host:1+2", "r,q", failure=failure(1))]
+    claims = await backend.finish_and_claim(settles, first, NOW + 1)
+    # each worker's record now holds its next job: the settle went first
+    assert [(c.queue, c.payload) if c else None for c in claims] == [("q", B), None]
+    assert await backend.working_on("host:1+1", "q") == encode_working_on(
+        "host:1+1", "q", B, NOW + 1
+    )
+    assert await backend.working_on("host:1+2", "r,q") is None
+    assert await backend.stats() == {
+        "processed": 1, "processed:host:1+1": 1, "failed": 1, "failed:host:1+2": 1,
+    }  # fmt: skip
+    assert await backend.failed() == [failure(1)]
+    assert await backend.length("q") == 0 and await backend.length("r") == 0
+
+
+async def test_finish_and_claim_with_nothing_to_claim_only_settles(backend: Backend) -> None:
+    await backend.push("q", [A])
+    (claim,) = await backend.claim_many([request(1, "q")], NOW)
+    assert claim is not None
+    assert await backend.finish_and_claim([Settlement("host:1+1", "q")], [], NOW) == []
+    assert await backend.working_on("host:1+1", "q") is None
+    assert (await backend.stats())["processed"] == 1
+
+
 # --------------------------------------------------------------------- wait_for
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from stellar.backends import Backend
+from stellar.backends.protocol import Promotion
 
 from .payloads import job
 
@@ -95,6 +96,47 @@ async def test_next_due_is_the_earliest_precise_time(backend: Backend) -> None:
     assert await backend.next_due() == pytest.approx(100.25)
     assert await backend.promote_due(100.25) == 1
     assert await backend.next_due() == pytest.approx(300)
+
+
+async def test_promote_round_tells_when_the_next_job_is_due(backend: Backend) -> None:
+    await backend.push_delayed(P, 100.25)
+    await backend.push_delayed(R, 100.5)
+    await backend.push_delayed(job("t", "q", {"later": 1}), 300)
+    assert await backend.promote_round(100.0) == Promotion(0, pytest.approx(100.25))
+    assert await backend.promote_round(100.3) == Promotion(1, pytest.approx(100.5))
+    assert await backend.promote_round(100.5) == Promotion(1, pytest.approx(300))
+    assert await backend.promote_round(300) == Promotion(1, None)
+    assert await backend.promote_round(400) == Promotion(0, None)
+    assert await backend.length("q") == 2 and await backend.length("r") == 1
+
+
+async def test_promote_round_up_to_limit_says_more_is_due(backend: Backend) -> None:
+    for n in range(3):
+        await backend.push_delayed(job("t", "q", {"n": n}), 100 + n / 10)
+    first = await backend.promote_round(200, limit=2)
+    assert first.moved == 2 and first.next_due == pytest.approx(100.2)  # due already
+    assert await backend.promote_round(200, limit=2) == Promotion(1, None)
+
+
+async def test_jobs_filed_after_a_round_are_promoted_on_time(backend: Backend) -> None:
+    """A round may read ahead (the Redis backend keeps the jobs due within the next
+    moments): jobs filed after it, due before or between those, still move on time, and
+    a job deleted or promoted elsewhere meanwhile is not moved."""
+    early, between, gone = (job("t", "q", {"k": k}) for k in ("early", "between", "gone"))
+    planned = [job("t", "q", {"n": n}) for n in range(3)]
+    for n, payload in enumerate(planned):
+        await backend.push_delayed(payload, 100.01 + n * 0.01)
+    await backend.push_delayed(gone, 100.035)
+    assert await backend.promote_round(100.0) == Promotion(0, pytest.approx(100.01))
+    await backend.push_delayed(early, 100.005)
+    await backend.push_delayed(between, 100.015)
+    assert await backend.remove_delayed(gone) == [101]
+    assert (await backend.promote_round(100.005)).moved == 1  # early
+    assert await backend.promote_round(100.01) == Promotion(1, pytest.approx(100.015))
+    assert await backend.promote_round(100.015) == Promotion(1, pytest.approx(100.02))
+    assert (await backend.promote_round(100.05)).moved == 2
+    assert await backend.queued("q") == [early, planned[0], between, *planned[1:]]
+    assert await backend.delayed_count() == 0
 
 
 async def test_promote_due_never_promotes_before_the_precise_time(backend: Backend) -> None:

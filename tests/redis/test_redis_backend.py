@@ -432,3 +432,38 @@ async def test_odd_schedule_members_do_not_stall_the_scheduler(
     assert await backend.promote_due(1_000) == 1
     assert await backend.queued("q") == [p]
     assert await backend.next_due() is None
+
+
+async def _reads(raw: Redis) -> int:
+    """Reads of the schedule a promotion pass makes (the scripts make none of these)."""
+    stats = await raw.info("commandstats")
+    return sum(stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in ("zrangebyscore",))
+
+
+async def test_jobs_read_ahead_move_in_one_script_call(backend: RedisBackend, raw: Redis) -> None:
+    """A full pass reads the jobs due in the next moments with their queues; when they
+    fall due, the round is one script call: nothing is read first."""
+    jobs = [job(params=n) for n in range(3)]
+    for payload, at in zip(jobs, (100.01, 100.02, 100.03), strict=True):
+        await backend.push_delayed(payload, at)
+    assert (await backend.promote_round(100.0)).moved == 0  # the pass that reads ahead
+    before = await _reads(raw)
+    assert (await backend.promote_round(100.02)).moved == 2
+    assert await _reads(raw) == before
+    assert await backend.queued("q") == jobs[:2]
+
+
+async def test_a_foreign_job_filed_after_a_read_ahead_moves_at_its_second(
+    backend: RedisBackend, raw: Redis
+) -> None:
+    """node-resque files a job under its whole second, with no precise entry and no
+    signal: the script's answer (the earliest due time left) still leads to it."""
+    ours, foreign = job(params="ours"), job(params="foreign")
+    await backend.push_delayed(ours, 100.5)
+    assert (await backend.promote_round(100.48)).next_due == pytest.approx(100.5)
+    await raw.rpush(K.delayed(100), foreign)  # due at 100, before ours
+    await raw.sadd(K.timestamps(foreign), "delayed:100")
+    await raw.zadd(K.delayed_schedule, {"100": 100})
+    promotion = await backend.promote_round(100.5)
+    assert promotion.moved == 2 and promotion.next_due is None
+    assert await backend.queued("q") == [foreign, ours]

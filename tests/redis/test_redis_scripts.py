@@ -153,7 +153,7 @@ async def test_push_delayed(run: Any, raw: Redis) -> None:
 
 def _promote_call(ts: int, now: float, *items: tuple[str, str]) -> tuple[list[str], list[Any]]:
     keys = [K.delayed(ts), K.delayed_schedule, K.delayed_precise, K.queues]
-    args: list[Any] = [str(ts), K.timestamps_member(ts), repr(now), ts]
+    args: list[Any] = [str(ts), K.timestamps_member(ts), repr(now), ts, ""]
     for payload, queue in items:
         keys += [K.queue(queue), K.timestamps(payload)]
         args += [payload, queue, K.precise_member(ts, payload)]
@@ -173,7 +173,7 @@ async def test_promote_moves_due_jobs_and_tidies(run: Any, raw: Redis) -> None:
     r = encode_job("t", "r", [{}])
     await _file(raw, A, 100)  # a foreign job: due at its whole second
     await _file(raw, r, 100, precise=99.5)
-    assert await run("promote", *_promote_call(100, 100.0, (A, "q"), (r, "r"))) == 2
+    assert (await run("promote", *_promote_call(100, 100.0, (A, "q"), (r, "r"))))[0] == 2
     assert await raw.lrange(K.queue("q"), 0, -1) == [A]
     assert await raw.lrange(K.queue("r"), 0, -1) == [r]
     assert await raw.smembers(K.queues) == {"q", "r"}
@@ -185,10 +185,10 @@ async def test_promote_leaves_jobs_that_are_not_due(run: Any, raw: Redis) -> Non
     await _file(raw, A, 101, precise=100.75)
     await _file(raw, B, 101)  # foreign: due at 101
     call = _promote_call(101, 100.5, (A, "q"), (B, "q"))
-    assert await run("promote", *call) == 0
+    assert (await run("promote", *call))[0] == 0
     assert await raw.lrange(K.delayed(101), 0, -1) == [A, B]
     call = _promote_call(101, 100.75, (A, "q"), (B, "q"))
-    assert await run("promote", *call) == 1
+    assert (await run("promote", *call))[0] == 1
     assert await raw.lrange(K.queue("q"), 0, -1) == [A]
     assert await raw.lrange(K.delayed(101), 0, -1) == [B]
     assert await raw.zrange(K.delayed_schedule, 0, -1) == ["101"]
@@ -198,7 +198,7 @@ async def test_promote_leaves_jobs_that_are_not_due(run: Any, raw: Redis) -> Non
 async def test_promote_never_waits_past_the_timestamp(run: Any, raw: Redis) -> None:
     # a precise entry later than its timestamp (inconsistent data) does not hold the job
     await _file(raw, A, 100, precise=150.0)
-    assert await run("promote", *_promote_call(100, 100.0, (A, "q"))) == 1
+    assert (await run("promote", *_promote_call(100, 100.0, (A, "q"))))[0] == 1
     assert sorted(await raw.keys("*")) == [K.queue("q"), K.queues]
 
 
@@ -207,7 +207,7 @@ async def test_promote_skips_items_no_longer_filed(run: Any, raw: Redis) -> None
     await raw.zadd(K.delayed_precise, {K.precise_member(100, A): 99.5})
     await raw.sadd(K.timestamps(A), "delayed:100")
     await raw.zadd(K.delayed_schedule, {"100": 100})  # and an empty timestamp
-    assert await run("promote", *_promote_call(100, 200.0, (A, "q"))) == 0
+    assert (await run("promote", *_promote_call(100, 200.0, (A, "q"))))[0] == 0
     assert await raw.llen(K.queue("q")) == 0
     assert await raw.zcard(K.delayed_precise) == 0
     assert await raw.zcard(K.delayed_schedule) == 0
@@ -219,9 +219,9 @@ async def test_promote_moves_each_copy_once(run: Any, raw: Redis) -> None:
     await _file(raw, A, 100)
     await _file(raw, A, 100)
     await _file(raw, B, 100)
-    assert await run("promote", *_promote_call(100, 100.0, (A, "q"))) == 1
+    assert (await run("promote", *_promote_call(100, 100.0, (A, "q"))))[0] == 1
     assert await raw.smembers(K.timestamps(A)) == {"delayed:100"}  # a copy is left
-    assert await run("promote", *_promote_call(100, 100.0, (A, "q"), (A, "q"))) == 1
+    assert (await run("promote", *_promote_call(100, 100.0, (A, "q"), (A, "q"))))[0] == 1
     assert await raw.lrange(K.queue("q"), 0, -1) == [A, A]
     assert await raw.exists(K.timestamps(A)) == 0
     assert await raw.lrange(K.delayed(100), 0, -1) == [B]
@@ -451,3 +451,35 @@ async def test_finish_discard_counts_nothing(run: Any, raw: Redis) -> None:
     await raw.sadd(K.working, WID)
     assert await run("finish", _finish_keys(), ["discard", "", WID, "0"]) == 1
     assert await raw.keys("*") == []
+
+
+async def test_promote_names_the_earliest_due_time_left(run: Any, raw: Redis) -> None:
+    # the scheduler sleeps until this time and, when it is already due, reads again
+    await _file(raw, A, 101, precise=100.25)
+    await _file(raw, B, 101, precise=100.75)
+    await _file(raw, C, 105)  # foreign: due at its whole second
+    assert await run("promote", *_promote_call(101, 100.5, (A, "q"), (B, "q"))) == [1, "100.75"]
+    assert await run("promote", *_promote_call(101, 101.0, (B, "q"))) == [1, "105"]
+    assert await run("promote", *_promote_call(105, 105.0, (C, "q"))) == [1, ""]
+
+
+async def test_promote_takes_the_first_copy_and_keeps_the_order(run: Any, raw: Redis) -> None:
+    for payload in (A, B, A, C):
+        await _file(raw, payload, 100)
+    assert (await run("promote", *_promote_call(100, 100.0, (A, "q"))))[0] == 1
+    assert await raw.lrange(K.delayed(100), 0, -1) == [B, A, C]
+    assert await raw.smembers(K.timestamps(A)) == {"delayed:100"}  # its other copy
+
+
+async def test_promote_with_a_guard_moves_nothing_when_an_earlier_job_exists(
+    run: Any, raw: Redis
+) -> None:
+    # the caller read B ahead (due 100.5); A was filed since, due before it
+    await _file(raw, B, 101, precise=100.5)
+    keys, args = _promote_call(101, 100.6, (B, "q"))
+    args[4] = "100.5"
+    assert await run("promote", keys, args) == [1, ""]  # nothing earlier: it moves
+    await _file(raw, B, 101, precise=100.5)
+    await _file(raw, A, 100)
+    assert await run("promote", keys, args) == [0, "100"]
+    assert await raw.llen(K.queue("q")) == 1 and await raw.llen(K.delayed(101)) == 1

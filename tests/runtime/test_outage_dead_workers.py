@@ -167,7 +167,7 @@ async def test_a_new_worker_never_takes_the_name_of_a_retiring_one(backend: Back
     await rig.tasks.enqueue("d.work", {"n": 2})
     while not (first.busy and second.busy):
         await asyncio.sleep(0.01)
-    await pool.remove()  # retires the last one, p:1+2, still running its job
+    pool.remove()  # retires the last one, p:1+2, still running its job
     third = await pool.add()
     assert third.name != second.name
     assert third.name == "p:1+3"

@@ -49,6 +49,16 @@ class Settlement:
     discard: bool = False
 
 
+@dataclass(frozen=True)
+class Promotion:
+    """What one :meth:`Backend.promote_round` did: how many delayed jobs ``moved`` to their
+    queues, and ``next_due``, the earliest due time of the delayed jobs left as the same
+    step saw it (None: none left). A job filed after that may be due sooner."""
+
+    moved: int
+    next_due: float | None
+
+
 Signal = Literal["queued", "delayed"]
 """What :meth:`Backend.wait_for` waits for: ``queued`` (a job may have become ready in a
 queue) or ``delayed`` (a delayed job was filed that may be due before every other)."""
@@ -166,6 +176,11 @@ class Backend(Protocol):
         timestamp is ``<= now``. Each job moves atomically: it is never lost nor doubled.
         Returns how many moved."""
 
+    async def promote_round(self, now: float, limit: int = 1000) -> Promotion:
+        """:meth:`promote_due`, and :meth:`next_due` as seen at the end of the same step:
+        one scheduler round. A backend may read ahead (jobs due in the next moments, with
+        their queues) so that the round that moves them at their due time is one call."""
+
     # ---------------------------------------------------------------- workers
     async def register_worker(self, name: str, queues: str, now: float) -> None:
         """Add the worker to the workers set, record its start time and a first ping."""
@@ -207,6 +222,13 @@ class Backend(Protocol):
     async def finish_many(self, settlements: Sequence[Settlement]) -> None:
         """``finish`` (without ``reschedule``) for several workers in one atomic step,
         with the same effects as calling it for each settlement in order."""
+
+    async def finish_and_claim(
+        self, settlements: Sequence[Settlement], requests: Sequence[ClaimRequest], now: float
+    ) -> list[Claimed | None]:
+        """:meth:`finish_many` then :meth:`claim_many`, in that order, in one round trip
+        (each step atomic on its own): workers that settle their job take their next
+        one with it. A failure may leave the settles done and the claims made."""
 
     async def release(self, name: str, queues: str, expected: str) -> bool:
         """Put the job of working-on record ``expected`` back at the *head* of its queue and

@@ -16,8 +16,9 @@ Two things keep the cost per job low and idle workers quick:
   release, retry or promotion by any process) and claims in the same round trip, so a job
   queued by another process starts at once. A watcher that gets a job wakes the next idle
   worker (which takes the watch over when it finds nothing), so a burst soon has every
-  worker on it. Jobs pushed or promoted in this process wake idle workers directly
-  (:meth:`ProcessorPool.wake`). The other idle workers poll every ``poll_interval``.
+  worker on it. Jobs pushed in this process wake an idle worker directly
+  (:meth:`ProcessorPool.wake`), jobs promoted by its scheduler as many idle workers
+  (:meth:`ProcessorPool.promoted`). The other idle workers poll every ``poll_interval``.
 """
 
 from __future__ import annotations
@@ -55,9 +56,10 @@ class Batcher:
     process queues a job. When it gets one, :attr:`on_job` is called (the pool wakes the
     next idle worker) and the first worker to find nothing takes the watch over."""
 
-    def __init__(self, backend: Backend, poll: float = 0.5) -> None:
+    def __init__(self, backend: Backend, poll: float = 0.5, clock: Clock | None = None) -> None:
         self.backend = backend
         self.poll = poll
+        self.clock = clock
         self.watching = False
         #: called when the watcher got a job (there may be more: wake another worker)
         self.on_job: Callable[[], None] = lambda: None
@@ -73,6 +75,9 @@ class Batcher:
         self._watcher: str | None = None
         self._recheck = False  # a signal came and the watch found nothing: look again now
         self._made: dict[str, int] = {}
+        self._asks: dict[str, tuple[tuple[str, ...], str]] = {}  # each worker's last claim
+        self._held: dict[str, Claimed | None] = {}  # claims made with a settle, not taken
+        self._leaving: set[str] = set()  # workers that will not claim again
 
     @property
     def watch_vacant(self) -> bool:
@@ -168,7 +173,11 @@ class Batcher:
         self._made[worker] = self._made.get(worker, 0) + 1
         woken = worker in self._woken  # woken because jobs are there: take one, never wait
         self._woken.discard(worker)
-        if worker in self._solo:
+        self._asks[worker] = (tuple(queues), worker_queues)
+        if worker in self._held:  # claimed along with its last settle
+            self._solo.discard(worker)
+            claim = self._held.pop(worker)
+        elif worker in self._solo:
             self._solo.discard(worker)
             claim = await self.backend.claim(queues, worker, worker_queues, now)
         elif not woken and self._may_watch(worker):
@@ -238,9 +247,16 @@ class Batcher:
     def _flush_settles(self) -> None:
         batch, self._settles = self._settles, []
         backend = self.backend
+        # the workers settling now claim again right after: their next claims ride along
+        ahead = [item.worker for item, _ in batch if self._may_claim_ahead(item.worker)]
+        requests = [ClaimRequest(name, self._asks[name][1], self._asks[name][0]) for name in ahead]
 
         async def call(items: list[Settlement]) -> None:
-            if len(items) == 1:
+            if requests:
+                assert self.clock is not None
+                claims = await backend.finish_and_claim(items, requests, self.clock.time())
+                self._held.update(zip(ahead, claims, strict=True))
+            elif len(items) == 1:
                 item = items[0]
                 await backend.finish(item.worker, item.worker_queues, failure=item.failure,
                                      discard=item.discard)  # fmt: skip
@@ -248,6 +264,39 @@ class Batcher:
                 await backend.finish_many(items)
 
         self._send(batch, call, lambda _: [None] * len(batch))
+
+    def _may_claim_ahead(self, worker: str) -> bool:
+        return (
+            self.watching
+            and self.clock is not None
+            and worker in self._asks
+            and worker not in self._leaving
+            and worker not in self._held
+        )
+
+    def leave(self, worker: str) -> None:
+        """``worker`` stops: it claims nothing more, not even along with a settle."""
+        self._leaving.add(worker)
+
+    async def working_on(self, name: str, queues: str) -> str | None:
+        """A worker reads its record to reconcile after a failure (or to check that a
+        long job is still its own, when it holds nothing ahead). A job claimed for it
+        along with a settle and not taken yet is dropped here: the record shows it, and
+        the reconcile puts it back at the head of its queue."""
+        self._held.pop(name, None)
+        return await self.backend.working_on(name, queues)
+
+    async def quiet(self) -> None:
+        """Wait for the batches on their way (their claims are then known)."""
+        while self._sending:
+            await asyncio.gather(*self._sending, return_exceptions=True)
+
+    def take_held(self, worker: str) -> Claimed | None:
+        """Forget ``worker``; the job claimed for it along with its last settle and not
+        taken (it stopped meanwhile), which the caller must put back."""
+        self._asks.pop(worker, None)
+        self._leaving.discard(worker)
+        return self._held.pop(worker, None)
 
 
 class _Slot:
@@ -289,32 +338,37 @@ class ProcessorPool:
         self.slots: list[_Slot] = []
         self.retiring: list[_Slot] = []  # removed, finishing their current job
         #: what the workers call: the backend, with claims and settles batched
-        self.batcher = Batcher(backend, poll=self.settings.poll_interval)
+        self.batcher = Batcher(backend, poll=self.settings.poll_interval, clock=clock)
         self.batcher.on_job = self._wake_one
         self.batcher.on_signal = self._queue_seen
         self.lag = 0.0
         self._last_check: float | None = None
         self._last_ping = -1e18
+        self._stopping = False  # shutdown() began: held jobs go back instead of running
 
     @property
     def busy(self) -> int:
         return sum(1 for s in self.slots if s.worker.busy)
 
-    def wake(self, queue: str | None = None) -> None:
-        """Jobs may be ready: wake idle workers now instead of at their next poll.
-
-        With ``queue`` (a job was pushed there) only one: a worker woken this way that
-        finds a job wakes the next idle one, so a burst soon has every worker on it while
-        a single job costs one claim, not one per idle worker. Without (due jobs were
-        promoted, often many at once), every idle worker."""
+    def wake(self, queue: str) -> None:
+        """A job was pushed to ``queue`` by this process: wake one idle worker now instead
+        of at its next poll. A worker woken this way that finds a job wakes the next idle
+        one, so a burst soon has every worker on it while a single job costs one claim,
+        not one per idle worker."""
         self._queue_seen(queue)
-        if not queue:
-            for slot in self.slots:
-                if slot.idle:
-                    self.batcher.woken(slot.worker.name)
-                    slot.wake.set()
-            return
         self._wake_one()
+
+    def promoted(self, moved: int) -> None:
+        """``moved`` due jobs were just moved to their queues: wake as many idle workers
+        (not more: the others would only claim nothing). Their claims go out together."""
+        self._queue_seen(None)
+        for slot in self.slots:
+            if moved <= 0:
+                return
+            if slot.idle and not slot.wake.is_set():
+                self.batcher.woken(slot.worker.name)
+                slot.wake.set()
+                moved -= 1
 
     def _queue_seen(self, queue: str | None) -> None:
         for slot in self.slots:
@@ -351,7 +405,7 @@ class ProcessorPool:
             while len(self.slots) < self.min:  # below the floor: no reason to wait
                 await self.add()
         elif action == "-":
-            await self.remove()
+            self.remove()
         if now - self._last_ping >= self.settings.ping_interval:
             self._last_ping = now
             wall = self.clock.time()
@@ -389,9 +443,10 @@ class ProcessorPool:
         log.debug("started worker %s", worker.name)
         return worker
 
-    async def remove(self) -> None:
+    def remove(self) -> None:
         """Retire the last worker: it finishes its current job, then unregisters."""
         slot = self.slots.pop()
+        self.batcher.leave(slot.worker.name)
         slot.stop.set()
         slot.wake.set()
         self.retiring.append(slot)
@@ -419,12 +474,36 @@ class ProcessorPool:
 
         try:
             await drive(tick, stop=slot.stop, log=log, what=worker.name, wake=slot.wake)
+            await self._last_job(worker)
         finally:
             batcher.release_watch(worker.name)
             try:
-                await asyncio.shield(worker.unregister())
+                await asyncio.shield(self._leave(worker))
             except Exception as exc:  # the backend may be down at shutdown
                 log.error("%s: could not unregister: %s", worker.name, exc)
+
+    async def _leave(self, worker: Worker) -> None:
+        """Put back the job claimed for ``worker`` along with its last settle if it was
+        not taken (shutdown), then unregister. If the backend fails first, the
+        registration stays: the stuck-worker cleanup moves that job later."""
+        self.batcher.leave(worker.name)
+        await self.batcher.quiet()
+        held = self.batcher.take_held(worker.name)
+        if held is not None:
+            await self.backend.release(worker.name, worker.queues, held.record)
+        await worker.unregister()
+
+    async def _last_job(self, worker: Worker) -> None:
+        """A retired worker performs the job claimed for it along with its last settle,
+        as it would have (shutdown interrupts it like any job; at shutdown that job goes
+        back to its queue instead, in :meth:`_leave`)."""
+        if self._stopping:
+            return
+        self.batcher.leave(worker.name)
+        await self.batcher.quiet()
+        held = self.batcher.take_held(worker.name)
+        if held is not None:
+            await worker.work_on(held)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Scale and ping until ``stop`` is set, then shut the workers down. While it
@@ -437,14 +516,21 @@ class ProcessorPool:
             self.batcher.watching = False
             await self.shutdown()
 
+    def stop_claiming(self) -> None:
+        """Every worker stops after its current job and claims nothing more; a job
+        already claimed along with a settle goes back to the head of its queue."""
+        self._stopping = True
+        for slot in self.slots + self.retiring:
+            self.batcher.leave(slot.worker.name)
+            slot.stop.set()
+            slot.wake.set()
+
     async def shutdown(self, timeout: float | None = None) -> None:
         """Stop claiming; let running jobs finish up to ``shutdown_timeout``; then cancel
         what is left (its job goes back to the head of its queue) and unregister."""
         timeout = self.settings.shutdown_timeout if timeout is None else timeout
+        self.stop_claiming()
         everyone = self.slots + self.retiring
-        for slot in everyone:
-            slot.stop.set()
-            slot.wake.set()
         tasks = [s.task for s in everyone if s.task is not None]
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=timeout)

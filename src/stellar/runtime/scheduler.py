@@ -1,6 +1,7 @@
-"""The scheduler: only the leader acts. Each tick it renews the leader lock, moves due
-delayed jobs to their queues, keeps one copy of every periodic task, and cleans workers
-that stopped pinging. It never runs a job itself."""
+"""The scheduler: only the leader acts. It renews the leader lock and moves due delayed
+jobs to their queues the moment they fall due (one loop, which waits for the next due
+time), and, on a loop of its own once per scheduler interval, keeps one copy of every
+periodic task and cleans workers that stopped pinging. It never runs a job itself."""
 
 from __future__ import annotations
 
@@ -23,6 +24,11 @@ from stellar.tasks.registry import Registry
 log = logging.getLogger("stellar.scheduler")
 
 PROMOTE_BATCH = 1000
+#: Seconds between two promotion rounds that moved jobs, at least: jobs falling due in a
+#: steady stream go to their queues in batches, at most ~1,000 rounds a second. A round
+#: costs the process about as much as running a few no-op jobs; this keeps the
+#: scheduler from taking the event loop away from the workers in a burst.
+ROUND_SPACING = 0.001
 
 
 class Scheduler:
@@ -45,16 +51,27 @@ class Scheduler:
         self.settings = settings
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.leading = False
-        #: called after due jobs were moved to their queues (in-process workers wake up)
-        self.on_promote: list[Callable[[], None]] = []
+        #: called with how many due jobs were just moved to their queues (in-process
+        #: workers wake up)
+        self.on_promote: list[Callable[[int], None]] = []
         self._last_clean = -1e18
         self._last_ok: float | None = None  # when the last round completed
         self._quiet_until = -1e18  # no stuck-worker cleaning before this time
         self._wake = asyncio.Event()  # set by the listener: a nearer delayed job was filed
+        self._housekeeping = asyncio.Event()  # set when the leadership changes
         self._renewed = -1e18  # when the leader lock was last taken or renewed (monotonic)
 
     async def tick(self) -> float:
-        """One round. Returns how long to wait before the next one."""
+        """One whole round: what the two loops of :meth:`run` do, in one call. Returns
+        how long to wait before the next one."""
+        wait = await self.promotion_round()
+        await self.housekeeping_round()
+        return wait
+
+    async def promotion_round(self) -> float:
+        """Renew (or try to take) the leader lock; while leading, move the due delayed
+        jobs. Returns the time until the next one is due (at most a scheduler interval).
+        Nothing else is done here: housekeeping never delays a promotion."""
         interval = self.settings.scheduler_interval
         self._after_a_gap(self.clock.time())
         leading = await self._renew_leadership()
@@ -64,24 +81,33 @@ class Scheduler:
             log.info("%s %s the scheduler leader", self.name, state)
             kind: EventKind = "leader.gained" if leading else "leader.lost"
             self.events.emit(Event(kind=kind, time=self.clock.time(), worker=self.name))
+            self._housekeeping.set()
         if not leading:
             return interval
+        moved, due = await self.promote(self.clock.time())
+        if moved:
+            for callback in self.on_promote:
+                callback(moved)
+        self._last_ok = self.clock.time()
+        if due is None:
+            return interval
+        wait = due - self._last_ok
+        if moved and moved < PROMOTE_BATCH:
+            wait = max(wait, ROUND_SPACING)
+        return max(0.0, min(interval, wait))
+
+    async def housekeeping_round(self) -> float:
+        """While leading: re-seed lost periodic tasks, and clean the workers that stopped
+        pinging (at most once per scheduler interval)."""
+        interval = self.settings.scheduler_interval
+        if not self.leading:
+            return interval
         now = self.clock.time()
-        moved = await self.promote(now)
         await self.seed_periodic(now)
         if now - self._last_clean >= interval and now >= self._quiet_until:
             self._last_clean = now
             await self.clean_stuck_workers(now)
-        if moved:
-            for callback in self.on_promote:
-                callback()
-            self._last_ok = self.clock.time()
-            return 0.0  # more may be falling due right now: look again at once
-        due = await self.backend.next_due()
-        self._last_ok = self.clock.time()
-        if due is None:
-            return interval
-        return max(0.0, min(interval, due - self.clock.time()))
+        return interval
 
     async def _renew_leadership(self) -> bool:
         """Take or renew the leader lock. A leader that renewed it less than a scheduler
@@ -108,13 +134,15 @@ class Scheduler:
                 now - self._last_ok, timeout,
             )  # fmt: skip
 
-    async def promote(self, now: float) -> int:
+    async def promote(self, now: float) -> tuple[int, float | None]:
+        """Move every job due at ``now``; returns how many moved and when the next one
+        is due (as the last round saw it)."""
         total = 0
         while True:
-            moved = await self.backend.promote_due(now, PROMOTE_BATCH)
-            total += moved
-            if moved < PROMOTE_BATCH:
-                return total
+            promotion = await self.backend.promote_round(now, PROMOTE_BATCH)
+            total += promotion.moved
+            if promotion.moved < PROMOTE_BATCH:
+                return total, promotion.next_due
 
     async def seed_periodic(self, now: float) -> None:
         """Re-seed any periodic task that has no copy anywhere (and is not stopped)."""
@@ -161,14 +189,22 @@ class Scheduler:
         return 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
-        listener = asyncio.create_task(
-            drive(self.listen, stop=stop, log=log, what="scheduler wake-up listener")
-        )
+        helpers = [
+            asyncio.create_task(
+                drive(self.listen, stop=stop, log=log, what="scheduler wake-up listener")
+            ),
+            asyncio.create_task(
+                drive(self.housekeeping_round, stop=stop, log=log,
+                      what="scheduler housekeeping", wake=self._housekeeping)
+            ),
+        ]  # fmt: skip
         try:
-            await drive(self.tick, stop=stop, log=log, what="scheduler", wake=self._wake)
+            await drive(self.promotion_round, stop=stop, log=log, what="scheduler",
+                        wake=self._wake)  # fmt: skip
         finally:
-            listener.cancel()
-            await asyncio.gather(listener, return_exceptions=True)
+            for helper in helpers:
+                helper.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
             try:
                 await self.backend.release_leader(self.name)
             except Exception as exc:

@@ -159,13 +159,17 @@ class Worker:
             raise
         if claimed is None:
             return False
+        await self.work_on(claimed)
+        return True
+
+    async def work_on(self, claimed: Claimed) -> None:
+        """Perform a job this worker claimed (its working-on record holds it)."""
         self.current = claimed
         self._claimed_at = self.clock.monotonic()
         try:
             await self.perform(claimed)
         finally:
             self.current = None
-        return True
 
     async def reconcile(self, *, register: bool = True) -> None:
         """After a backend failure: finish settling the job this worker holds, or put
@@ -174,13 +178,15 @@ class Worker:
         Raises while the backend is still failing; nothing is claimed until it passes."""
         record = await self.backend.working_on(self.name, self.queues)
         unsettled = self._unsettled
-        if unsettled is not None:
-            if record == unsettled.claimed.record:
-                await self._resume(verified=True)
-            else:
-                self._taken_over(unsettled.claimed)
-                self._unsettled = None
-        elif record is not None and await self.backend.release(self.name, self.queues, record):
+        if unsettled is not None and record == unsettled.claimed.record:
+            await self._resume(verified=True)
+            record = None
+        elif unsettled is not None:
+            self._taken_over(unsettled.claimed)
+            self._unsettled = None
+        # any other record is a claim whose answer was lost (one made along with a
+        # settle, too): this worker holds no job, so it goes back
+        if record is not None and await self.backend.release(self.name, self.queues, record):
             log.warning(
                 "%s: a job was claimed while the backend failed; it went back to the "
                 "head of its queue", self.name,

@@ -110,7 +110,7 @@ class _Recorder:
         elif event.kind == "job.reenqueue" and event.worker in (None, self.name):
             self.active = True  # a periodic task was seeded, due now
 
-    def promoted(self) -> None:
+    def promoted(self, moved: int) -> None:
         self.active = True
 
 

@@ -55,7 +55,14 @@ from redis.backoff import NoBackoff
 from redis.maint_notifications import MaintNotificationsConfig
 
 from stellar import codec
-from stellar.backends.protocol import Claimed, ClaimRequest, Settlement, Signal, WorkerRecord
+from stellar.backends.protocol import (
+    Claimed,
+    ClaimRequest,
+    Promotion,
+    Settlement,
+    Signal,
+    WorkerRecord,
+)
 from stellar.backends.redis.keys import ResqueKeys
 from stellar.backends.redis.scripts import ScriptSet, load_scripts
 from stellar.errors import BackendError, BackendUnavailable, ConfigError, PayloadError
@@ -77,6 +84,12 @@ _ENSURE_ATTEMPTS = 50  # re-reads of the workers sets before giving up
 _PROMOTE_PASSES = 100
 _SCRIPT_CHUNK = 500  # items per promote / unschedule script call
 _READ_CHUNK = 64  # timestamps read per pipeline in promote_due
+_READ_AHEAD = 0.05
+"""Seconds: a full promotion pass also reads the jobs due this soon after it (the precise
+index's entries, with their payloads). When they fall due, the round that moves them
+is one script call: no read first, no queue to decode, so they start a round trip
+sooner. The script checks them again and names the earliest due time left; if that is
+due too (a job filed after the read, one from another client), a full pass follows."""
 _UNLIMITED = 2**31  # redis-py's default pool size: a limit not worth waiting for
 _WAITER_TTL = 60.0  # seconds a wait_for registration lasts unless a later wait renews it
 _KEEP = 16  # connections kept out of redis-py's pool between commands (see _take)
@@ -177,6 +190,11 @@ def _split_worker_id(worker_id: str) -> tuple[str, str]:
     if len(parts) == 2:
         return parts[0], parts[1]
     return worker_id, ""
+
+
+def _score(text: Any) -> float | None:
+    """A due time a script answered (a sorted-set score), None for ``''``."""
+    return float(text) if text not in ("", b"", None) else None
 
 
 def _queue_of(payload: str) -> str:
@@ -287,6 +305,8 @@ class RedisBackend:
         self._waiter = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self._registered: dict[str, float] = {}
         self._kept: list[Any] = []  # connections of the current client kept by _give
+        #: precise entries read ahead by the last promotion pass: (due, timestamp, payload)
+        self._ahead: list[tuple[float, str, str]] = []
 
     def __repr__(self) -> str:
         return f"RedisBackend({self._where!r}, namespace={self.namespace!r})"
@@ -388,17 +408,27 @@ class RedisBackend:
         machinery (retries are off anyway), which is most of their client-side cost."""
         if self._cluster:
             return await client.evalsha(sha, len(keys), *keys, *args)
+        (reply,) = await self._send_all(client, [("EVALSHA", sha, len(keys), *keys, *args)])
+        if isinstance(reply, rx.ResponseError):
+            raise reply
+        return reply
+
+    async def _send_all(self, client: _Client, commands: Sequence[Sequence[Any]]) -> list[Any]:
+        """Send ``commands`` in one write on a connection of our own (single server only)
+        and read their replies in order; an error reply comes back as its exception."""
         kept = self._kept
         connection = kept.pop() if kept else await self._take(client)
         ok = False
         try:
-            await connection.send_packed_command(_pack(("EVALSHA", sha, len(keys), *keys, *args)))
-            reply = await connection.read_response()
+            await connection.send_packed_command(b"".join(map(_pack, commands)))
+            replies: list[Any] = []
+            for _ in commands:
+                try:
+                    replies.append(await connection.read_response())
+                except rx.ResponseError as exc:  # an error reply, read whole
+                    replies.append(exc)
             ok = True
-            return reply
-        except rx.ResponseError:
-            ok = True  # an error reply (NOSCRIPT...) was read whole: the connection is fine
-            raise
+            return replies
         finally:
             if ok and client is self._client and len(kept) < _KEEP:
                 kept.append(connection)  # _give's common case, without a coroutine
@@ -429,21 +459,20 @@ class RedisBackend:
     async def _scripts_batch(
         self, calls: Sequence[tuple[str, Sequence[str], Sequence[Any]]]
     ) -> list[Any]:
-        """Run many script calls in one pipeline (each call atomic on its own). redis-py
-        refuses EVALSHA in a cluster pipeline: there the calls run one after another."""
+        """Run many script calls in one write, in order (each call atomic on its own).
+        redis-py refuses EVALSHA in a cluster pipeline: there they run one after another."""
         if len(calls) == 1 or self._cluster:
             return [await self._script(*call) for call in calls]
         client = self._redis()
         results: list[Any] = [None] * len(calls)
         pending = list(range(len(calls)))
         for _ in range(2):
-            pipe = client.pipeline(transaction=False)
+            commands = []
             for i in pending:
                 name, keys, args = calls[i]
-                pipe.evalsha(self._scripts[name].sha, len(keys), *keys, *args)
-            replies = await pipe.execute(raise_on_error=False)
+                commands.append(("EVALSHA", self._scripts[name].sha, len(keys), *keys, *args))
             missing = []
-            for i, reply in zip(pending, replies, strict=True):
+            for i, reply in zip(pending, await self._send_all(client, commands), strict=True):
                 if isinstance(reply, rx.NoScriptError):
                     missing.append(i)
                 elif isinstance(reply, Exception):
@@ -781,19 +810,51 @@ class RedisBackend:
 
     @_mapped
     async def promote_due(self, now: float, limit: int = 1000) -> int:
-        moved = 0
-        for _ in range(_PROMOTE_PASSES):
-            if moved >= limit:
-                break
-            budget = limit - moved
-            count = await self._promote_pass(now, budget)
-            moved += count
-            if count < budget:
-                break  # everything due that the pass saw has moved: no second look
-        return moved
+        return (await self.promote_round(now, limit)).moved
 
-    async def _promote_pass(self, now: float, budget: int) -> int:
-        """One pass of ``promote_due``; returns how many jobs moved.
+    @_mapped
+    async def promote_round(self, now: float, limit: int = 1000) -> Promotion:
+        """Jobs that a pass read ahead (see :data:`_READ_AHEAD`) and that are due now move
+        in one script call, without reading first; the script answers with the earliest
+        due time left, and only when that is due as well (a job filed after the read, one
+        from another client) does a full pass follow."""
+        if limit <= 0:
+            return Promotion(0, await self.next_due())
+        moved = 0
+        if self._ahead and self._ahead[0][0] <= now:
+            moved, following = await self._promote_ahead(now, limit)
+            if following is None or following > now or moved >= limit:
+                return Promotion(moved, following)
+        for _ in range(_PROMOTE_PASSES):
+            budget = limit - moved
+            count, following = await self._promote_pass(now, budget)
+            moved += count
+            if count < budget or moved >= limit:
+                break  # everything due that the pass saw has moved: no second look
+        return Promotion(moved, following)
+
+    async def _promote_ahead(self, now: float, limit: int) -> tuple[int, float | None]:
+        """Move the read-ahead jobs due at ``now`` (up to ``limit``): one round trip."""
+        ahead = self._ahead
+        count = 0
+        while count < min(len(ahead), limit) and ahead[count][0] <= now:
+            count += 1
+        due, self._ahead = ahead[:count], ahead[count:]
+        by_timestamp: dict[str, list[tuple[float, str]]] = {}
+        for at, member, payload in due:
+            by_timestamp.setdefault(member, []).append((at, payload))
+        calls = []
+        for member, items in by_timestamp.items():
+            for first in range(0, len(items), _SCRIPT_CHUNK):
+                part = items[first : first + _SCRIPT_CHUNK]
+                payloads = [payload for _, payload in part]
+                calls.append(self._promote_call(member, float(member), payloads, now, part[0][0]))
+        replies = await self._scripts_batch(calls)
+        return sum(int(moved) for moved, _ in replies), _score(replies[-1][1])
+
+    async def _promote_pass(self, now: float, budget: int) -> tuple[int, float | None]:
+        """One full pass of ``promote_round``: how many jobs moved, and the earliest due
+        time left as the pass last saw it.
 
         A timestamp that is due as a whole has its list read (every job in it moves). In
         one that is not, the due jobs are exactly its due precise entries, read with the
@@ -801,25 +862,7 @@ class RedisBackend:
         within one second is promoted in many small passes). The script checks each job
         against the list again either way."""
         k = self.keys
-        # the jobs of the second that just passed are read in the same trip, on a guess:
-        # its timestamp is the usual one due as a whole, and then no second read is needed
-        guess = str(_whole_second(now) - 1)
-        schedule, precise, guessed = await self._read(
-            [
-                # a timestamp ts holds jobs due in (ts - 1, ts]: candidates are ts < now + 1
-                ("zrangebyscore", [k.delayed_schedule, "-inf", f"({now + 1!r}", 0, budget, True]),
-                ("zrangebyscore", [k.delayed_precise, "-inf", repr(float(now)), 0, budget]),
-                ("lrange", [k.delayed(guess), 0, budget - 1]),
-            ]
-        )
-        known: dict[str, list[str]] = {guess: guessed}
-        due_at: dict[str, float] = dict(schedule)
-        due_precise: dict[str, dict[str, None]] = {}  # in precise-time order
-        for member in precise:
-            ts, payload = k.split_precise_member(member)
-            due_precise.setdefault(ts, {})[payload] = None
-            if ts not in due_at and _int(ts) is not None:
-                due_at[ts] = float(ts)  # a stale entry (its timestamp is gone): tidy it
+        due_at, due_precise, known, following = await self._read_due(now, budget)
         candidates = sorted(due_at, key=due_at.__getitem__)
         moved = 0
         for start in range(0, len(candidates), _READ_CHUNK):
@@ -850,15 +893,64 @@ class RedisBackend:
                     part = chosen[first : first + _SCRIPT_CHUNK]
                     calls.append(self._promote_call(member, due_at[member], part, now))
             if calls:
-                moved += sum(int(n) for n in await self._scripts_batch(calls))
-        return moved
+                replies = await self._scripts_batch(calls)
+                moved += sum(int(count) for count, _ in replies)
+                following = _score(replies[-1][1])
+        return moved, following
+
+    async def _read_due(
+        self, now: float, budget: int
+    ) -> tuple[dict[str, float], dict[str, dict[str, None]], dict[str, list[str]], float | None]:
+        """The read of a full promotion pass, one round trip: the candidate timestamps
+        (with their due times), the due precise entries by timestamp, the list of the
+        second that just passed (read on a guess: it is the usual one due as a whole),
+        and the earliest due time. The precise entries due in the next
+        :data:`_READ_AHEAD` seconds are read in the same trip and kept for the next
+        round (:attr:`_ahead`)."""
+        k = self.keys
+        guess = str(_whole_second(now) - 1)
+        schedule, precise, guessed, first_scheduled, first_precise = await self._read(
+            [
+                # a timestamp ts holds jobs due in (ts - 1, ts]: candidates are ts < now + 1
+                ("zrangebyscore", [k.delayed_schedule, "-inf", f"({now + 1!r}", 0, budget, True]),
+                ("zrangebyscore",
+                 [k.delayed_precise, "-inf", repr(now + _READ_AHEAD), 0, budget, True]),
+                ("lrange", [k.delayed(guess), 0, budget - 1]),
+                ("zrange", [k.delayed_schedule, 0, 0, False, True]),
+                ("zrange", [k.delayed_precise, 0, 0, False, True]),
+            ]
+        )  # fmt: skip
+        due_at: dict[str, float] = dict(schedule)
+        due_precise: dict[str, dict[str, None]] = {}  # in precise-time order
+        ahead: list[tuple[float, str, str]] = []
+        for member, score in precise:
+            ts, payload = k.split_precise_member(member)
+            if score > now:
+                if _int(ts) is not None:
+                    ahead.append((score, ts, payload))
+                continue
+            due_precise.setdefault(ts, {})[payload] = None
+            if ts not in due_at and _int(ts) is not None:
+                due_at[ts] = float(ts)  # a stale entry (its timestamp is gone): tidy it
+        self._ahead = ahead
+        following = min(
+            (score for first in (first_scheduled, first_precise) for _, score in first),
+            default=None,
+        )
+        return due_at, due_precise, {guess: guessed}, following
 
     def _promote_call(
-        self, member: str, due_at: float, payloads: Sequence[str], now: float
+        self,
+        member: str,
+        due_at: float,
+        payloads: Sequence[str],
+        now: float,
+        guard: float | None = None,
     ) -> tuple[str, list[str], list[str]]:
         k = self.keys
         keys = [k.delayed(member), k.delayed_schedule, k.delayed_precise, k.queues]
-        args = [member, k.timestamps_member(member), repr(float(now)), repr(due_at)]
+        args = [member, k.timestamps_member(member), repr(float(now)), repr(due_at),
+                "" if guard is None else repr(guard)]  # fmt: skip
         for payload in payloads:
             queue = _queue_of(payload)
             keys += [k.queue(queue), k.timestamps(payload)]
@@ -1028,8 +1120,25 @@ class RedisBackend:
 
     @_mapped
     async def finish_many(self, settlements: Sequence[Settlement]) -> None:
-        if not settlements:
-            return
+        if settlements:
+            await self._script("finish_many", *self._finish_many_call(settlements))
+
+    @_mapped
+    async def finish_and_claim(
+        self, settlements: Sequence[Settlement], requests: Sequence[ClaimRequest], now: float
+    ) -> list[Claimed | None]:
+        """Both scripts in one write on one connection: Redis runs them in order."""
+        if not settlements or not requests:
+            await self.finish_many(settlements)
+            return await self.claim_many(requests, now)
+        claim_keys, claim_args, prefixes = self._claim_many_call(requests, now)
+        calls = [("finish_many", *self._finish_many_call(settlements)),
+                 ("claim_many", claim_keys, claim_args)]  # fmt: skip
+        _, reply = await self._scripts_batch(calls)
+        return _claims(requests, prefixes, reply)
+
+    def _finish_many_call(self, settlements: Sequence[Settlement]) -> tuple[list[str], list[Any]]:
+        """KEYS and ARGV of lua/finish_many.lua."""
         k = self.keys
         keys = [k.stat("processed"), k.stat("failed"), k.failed, k.working]
         args: list[Any] = []
@@ -1043,7 +1152,7 @@ class RedisBackend:
             mode = "discard" if item.discard else "ok" if item.failure is None else "fail"
             failure = "" if item.discard else item.failure or ""
             args += [mode, failure, k.worker_id(name, queues)]
-        await self._script("finish_many", keys, args)
+        return keys, args
 
     @_mapped
     async def release(self, name: str, queues: str, expected: str) -> bool:

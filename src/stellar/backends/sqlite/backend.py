@@ -50,6 +50,7 @@ from stellar.backends.protocol import (
     Backend,
     Claimed,
     ClaimRequest,
+    Promotion,
     Settlement,
     Signal,
     WorkerRecord,
@@ -588,31 +589,35 @@ class SqliteBackend:
         ns = self.namespace
         wanted = list(dict.fromkeys(q for request in requests for q in request.queues))
 
-        def pop(conn: Conn) -> list[Claimed | None]:
-            claims: list[Claimed | None] = []
-            for request in requests:
-                claim: Claimed | None = None
-                for queue in request.queues:
-                    row = conn.execute(Q["job_pop"], (ns, queue)).fetchone()
-                    if row is None:
-                        continue
-                    payload: str = row[0]
-                    record = encode_working_on(request.worker, queue, payload, now)
-                    working = (request.worker, request.worker_queues, record, queue, payload)
-                    conn.execute(Q["working_set"], (ns, *working, _task_of(payload, queue)))
-                    claim = Claimed(queue=queue, payload=payload, record=record)
-                    break
-                claims.append(claim)
-            return claims
-
         def run(conn: Conn) -> list[Claimed | None]:
             if not any(conn.execute(Q["queue_any"], (ns, q)).fetchone() for q in wanted):
                 return [None] * len(requests)  # idle: a read only, as in claim
-            return self._transaction(conn, pop)
+            return self._transaction(conn, lambda c: self._pop(c, requests, now))
 
         if not requests:
             return []
         return await self._read(run)
+
+    def _pop(
+        self, conn: Conn, requests: Sequence[ClaimRequest], now: float
+    ) -> list[Claimed | None]:
+        """The claims of :meth:`claim_many`, inside a transaction."""
+        ns = self.namespace
+        claims: list[Claimed | None] = []
+        for request in requests:
+            claim: Claimed | None = None
+            for queue in request.queues:
+                row = conn.execute(Q["job_pop"], (ns, queue)).fetchone()
+                if row is None:
+                    continue
+                payload: str = row[0]
+                record = encode_working_on(request.worker, queue, payload, now)
+                working = (request.worker, request.worker_queues, record, queue, payload)
+                conn.execute(Q["working_set"], (ns, *working, _task_of(payload, queue)))
+                claim = Claimed(queue=queue, payload=payload, record=record)
+                break
+            claims.append(claim)
+        return claims
 
     # ------------------------------------------------------------- delayed
     async def push_delayed(self, payload: str, at: float) -> bool:
@@ -658,22 +663,24 @@ class SqliteBackend:
         return None if due is None else float(due)
 
     async def promote_due(self, now: float, limit: int = 1000) -> int:
+        return (await self.promote_round(now, limit)).moved
+
+    async def promote_round(self, now: float, limit: int = 1000) -> Promotion:
         ns = self.namespace
 
-        def run(conn: Conn) -> int:
-            due = conn.execute(Q["delayed_due"], (ns, now, limit)).fetchall()
+        def run(conn: Conn) -> Promotion:
+            due = conn.execute(Q["delayed_due"], (ns, now, max(limit, 0))).fetchall()
             for queue in {row[1] for row in due}:
                 conn.execute(Q["queue_register"], (ns, queue))
             conn.executemany(Q["job_append"], ((ns, q, d, p) for _, q, d, p in due))
             conn.executemany(Q["delayed_delete_id"], ((row[0],) for row in due))
-            return len(due)
+            following = conn.execute(Q["delayed_next"], (ns,)).fetchone()[0]
+            return Promotion(len(due), None if following is None else float(following))
 
-        if limit <= 0:
-            return 0
-        moved = await self._write(run)
-        if moved:
+        promotion = await self._write(run)
+        if promotion.moved:
             self._signal("queued")
-        return moved
+        return promotion
 
     # ------------------------------------------------------------- workers
     async def register_worker(self, name: str, queues: str, now: float) -> None:
@@ -743,23 +750,32 @@ class SqliteBackend:
         return signal, await self.claim_many(requests, now)
 
     async def finish_many(self, settlements: Sequence[Settlement]) -> None:
-        ns = self.namespace
-
-        def run(conn: Conn) -> None:
-            deltas: dict[str, int] = {}
-            for item in settlements:
-                conn.execute(Q["working_delete"], (ns, item.worker, item.worker_queues))
-                if item.discard:
-                    continue
-                kind = "processed" if item.failure is None else "failed"
-                if item.failure is not None:
-                    self._fail(conn, item.failure)
-                for name in (kind, f"{kind}:{item.worker}"):
-                    deltas[name] = deltas.get(name, 0) + 1
-            self._incr(conn, deltas.items())
-
         if settlements:
-            await self._write(run)
+            await self._write(self._settle, settlements)
+
+    async def finish_and_claim(
+        self, settlements: Sequence[Settlement], requests: Sequence[ClaimRequest], now: float
+    ) -> list[Claimed | None]:
+        def run(conn: Conn) -> list[Claimed | None]:
+            self._settle(conn, settlements)
+            return self._pop(conn, requests, now)
+
+        return await self._write(run)
+
+    def _settle(self, conn: Conn, settlements: Sequence[Settlement]) -> None:
+        """The settles of :meth:`finish_many`, inside a transaction."""
+        ns = self.namespace
+        deltas: dict[str, int] = {}
+        for item in settlements:
+            conn.execute(Q["working_delete"], (ns, item.worker, item.worker_queues))
+            if item.discard:
+                continue
+            kind = "processed" if item.failure is None else "failed"
+            if item.failure is not None:
+                self._fail(conn, item.failure)
+            for name in (kind, f"{kind}:{item.worker}"):
+                deltas[name] = deltas.get(name, 0) + 1
+        self._incr(conn, deltas.items())
 
     async def release(self, name: str, queues: str, expected: str) -> bool:
         ns = self.namespace
