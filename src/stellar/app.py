@@ -97,8 +97,11 @@ class App:
         settings = load_settings(self.root, self._env, **self._overrides)
         registry = load_tasks(self.root, settings.modules, self._extra)
         backend = open_backend(settings.backend, namespace=settings.namespace, root=self.root)
+        processors = self._want_processors and settings.max_processors > 0
         try:
             await backend.check()
+            if processors:  # the processors, the scheduler and the watcher call at once
+                await backend.prepare(settings.max_processors + 3)
         except BaseException:
             await backend.aclose()
             raise
@@ -106,7 +109,7 @@ class App:
         api = Api(tasks=tasks, log=logging.getLogger("stellar.task"), config=settings)
         self.settings, self.registry, self.backend, self._api = settings, registry, backend, api
         self._stop.clear()
-        if self._want_processors and settings.max_processors > 0:
+        if processors:
             self.pool = ProcessorPool(
                 backend=backend, registry=registry, api=api, clock=self.clock,
                 settings=settings, queues=self._queues, name=self.name, events=self.events,

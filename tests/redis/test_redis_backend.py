@@ -467,3 +467,19 @@ async def test_a_foreign_job_filed_after_a_read_ahead_moves_at_its_second(
     promotion = await backend.promote_round(100.5)
     assert promotion.moved == 2 and promotion.next_due is None
     assert await backend.queued("q") == [foreign, ours]
+
+
+async def test_prepare_opens_the_connections_a_burst_will_use(
+    backend: RedisBackend, raw: Redis
+) -> None:
+    async def clients() -> int:
+        return int((await raw.info("clients"))["connected_clients"])
+
+    await backend.push("q", [job(params="first")])  # the scripts are on the server
+    await backend.prepare(6)
+    prepared = await clients()
+    # six script calls at once (what processors make): no new connection
+    await asyncio.gather(*(backend.push("q", [job(params=n)]) for n in range(6)))
+    await asyncio.gather(*(backend.claim(["q"], f"w{n}", "q", 1.0) for n in range(6)))
+    assert await clients() == prepared
+    assert await backend.length("q") == 1

@@ -111,7 +111,9 @@ async def test_a_long_outage_takes_no_job_and_no_worker_away(
                       ping_interval=0.2, retry_stuck_jobs=True) as app:  # fmt: skip
         tasks = app.api.tasks
         await tasks.enqueue_many("o.work", [{"n": n} for n in range(4)])
-        await eventually(lambda: all(w.busy for w in app.pool.slots) if app.pool else False)
+        pool = app.pool
+        assert pool is not None
+        await eventually(lambda: sum(s.worker.busy for s in pool.slots) == 4)
         await tasks.enqueue_many("o.work", [{"n": n} for n in range(4, 40)])
         server.stop()
         await asyncio.sleep(2.0)

@@ -223,6 +223,10 @@ class Backend(Protocol):
         """``finish`` (without ``reschedule``) for several workers in one atomic step,
         with the same effects as calling it for each settlement in order."""
 
+    async def prepare(self, concurrency: int) -> None:
+        """Get ready for ``concurrency`` calls at once (a process with that many task
+        processors is starting): open now what the first jobs would wait for."""
+
     async def finish_and_claim(
         self, settlements: Sequence[Settlement], requests: Sequence[ClaimRequest], now: float
     ) -> list[Claimed | None]:

@@ -69,7 +69,6 @@ class Batcher:
         self._settles: _Pending = []
         self._sending: set[asyncio.Task[None]] = set()
         self._queues: asyncio.Future[list[str]] | None = None
-        self._solo: set[str] = set()
         self._woken: set[str] = set()
         self._idle: set[str] = set()  # workers whose last claim found nothing
         self._watcher: str | None = None
@@ -157,14 +156,9 @@ class Batcher:
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)
 
-    def solo(self, worker: str) -> None:
-        """``worker`` was woken alone: its next claim goes out at once (nobody would
-        join its batch, and the wait for the end of the loop's turn is latency)."""
-        self._solo.add(worker)
-
     def woken(self, worker: str) -> None:
-        """``worker`` was woken with others (jobs were promoted): its next claim joins
-        theirs in one batch, and never waits as the watcher."""
+        """``worker`` was woken because a job is there: its next claim joins the batch
+        of the current turn of the event loop, and never waits as the watcher."""
         self._woken.add(worker)
 
     async def claim(
@@ -175,11 +169,7 @@ class Batcher:
         self._woken.discard(worker)
         self._asks[worker] = (tuple(queues), worker_queues)
         if worker in self._held:  # claimed along with its last settle
-            self._solo.discard(worker)
             claim = self._held.pop(worker)
-        elif worker in self._solo:
-            self._solo.discard(worker)
-            claim = await self.backend.claim(queues, worker, worker_queues, now)
         elif not woken and self._may_watch(worker):
             return await self._watch(queues, worker, worker_queues, now)
         else:
@@ -377,7 +367,7 @@ class ProcessorPool:
     def _wake_one(self) -> None:
         for slot in self.slots:
             if slot.idle and not slot.wake.is_set():
-                self.batcher.solo(slot.worker.name)
+                self.batcher.woken(slot.worker.name)
                 slot.wake.set()
                 return
 

@@ -29,6 +29,10 @@ PROMOTE_BATCH = 1000
 #: costs the process about as much as running a few no-op jobs; this keeps the
 #: scheduler from taking the event loop away from the workers in a burst.
 ROUND_SPACING = 0.001
+#: Seconds: a round is also made this long before the next job falls due, so that the
+#: round at its due time finds the jobs already read (a backend may read ahead: the
+#: Redis one keeps what falls due in the next 50 ms) and has only to move them.
+LEAD = 0.004
 
 
 class Scheduler:
@@ -94,6 +98,8 @@ class Scheduler:
         wait = due - self._last_ok
         if moved and moved < PROMOTE_BATCH:
             wait = max(wait, ROUND_SPACING)
+        elif wait > LEAD:
+            wait -= LEAD  # look ahead first, then again at the due time
         return max(0.0, min(interval, wait))
 
     async def housekeeping_round(self) -> float:

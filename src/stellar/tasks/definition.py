@@ -7,6 +7,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
 from typing import Any
 
 from stellar.plugins.base import Plugin
@@ -43,11 +44,11 @@ class Task:
         if isinstance(self.plugins, list):
             object.__setattr__(self, "plugins", tuple(self.plugins))
 
-    @property
+    @cached_property  # asked for every job run: worked out once
     def periodic(self) -> bool:
         return isinstance(self.frequency, int | float) and self.frequency > 0
 
-    @property
+    @cached_property
     def is_async(self) -> bool:
         run = self.run
         method = getattr(type(run), "__call__", None)  # noqa: B004 - an async __call__

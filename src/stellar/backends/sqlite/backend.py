@@ -753,6 +753,9 @@ class SqliteBackend:
         if settlements:
             await self._write(self._settle, settlements)
 
+    async def prepare(self, concurrency: int) -> None:
+        """Nothing to open ahead: one connection, on the backend's own thread."""
+
     async def finish_and_claim(
         self, settlements: Sequence[Settlement], requests: Sequence[ClaimRequest], now: float
     ) -> list[Claimed | None]:
