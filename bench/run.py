@@ -62,7 +62,7 @@ DRIVERS = BENCH / "drivers"
 
 @dataclass(frozen=True)
 class Sizes:
-    enqueue1: int = 5_000
+    enqueue1: int = 10_000  # ~1.5 s a run: shorter runs swung by 2x on a shared machine
     bulk: int = 20_000
     drain: int = 10_000
     latency: int = 200
@@ -71,7 +71,7 @@ class Sizes:
     ahead: float = 2.0
     reps: dict[str, int] = field(
         default_factory=lambda: {
-            "enqueue1": 3, "bulk": 3, "drain1": 3, "drain2": 3, "latency": 3, "delayed": 3,
+            "enqueue1": 5, "bulk": 3, "drain1": 3, "drain2": 3, "latency": 3, "delayed": 3,
         }
     )  # fmt: skip
 
