@@ -6,32 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any, cast
 
 import pytest
 
 from stellar.backends import Backend
-from stellar.backends.sqlite import SqliteBackend
 from stellar.events import Event
 from stellar.runtime.pool import Batcher, ProcessorPool
-from tests.plugins.conftest import redis_backend_or_skip
+from stellar.runtime.worker import Worker
 from tests.plugins.rig import Rig
-from tests.runtime.test_outage_worker import Unreliable, counting_task
+from tests.runtime.test_outage_worker import Unreliable, backend, counting_task
 
-
-@pytest.fixture(params=["sqlite", "redis"])
-async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
-    store: Backend
-    if request.param == "sqlite":
-        store = SqliteBackend(f"sqlite:///{tmp_path}/tasks.db")
-    else:
-        store = redis_backend_or_skip(request)
-    try:
-        yield store
-    finally:
-        await store.aclose()
+__all__ = ["backend"]  # the fixture: SQLite and Redis
 
 
 async def numbers(backend: Backend) -> list[int]:
@@ -39,22 +25,23 @@ async def numbers(backend: Backend) -> list[int]:
     return [json.loads(q)["args"][0]["n"] for q in await backend.queued("default")]
 
 
-def batched(rig: Rig, inner: Any) -> Batcher:
-    """What a pool's workers talk to, watching as it does while the pool runs."""
-    batcher = Batcher(inner, poll=0.01, clock=rig.clock)
-    batcher.watching = True
-    return batcher
-
-
-async def test_the_next_job_rides_with_the_settle(backend: Backend) -> None:
+async def pooled_worker(backend: Backend, jobs: int) -> tuple[list[Any], Unreliable, Rig, Worker]:
+    """A worker talking to the backend (made unreliable on demand) through a pool's
+    batcher, watching as it does while the pool runs, and ``jobs`` jobs queued."""
     runs: list[Any] = []
     flaky = Unreliable(backend)
     rig = Rig(flaky, [counting_task(runs)])  # type: ignore[arg-type]
-    batcher = batched(rig, flaky)
+    batcher = Batcher(flaky, poll=0.01, clock=rig.clock)  # type: ignore[arg-type]
+    batcher.watching = True
     rig.backend = cast(Backend, batcher)
     worker = await rig.worker(["default"])
-    for n in (1, 2, 3):
+    for n in range(1, jobs + 1):
         await rig.tasks.enqueue("o.count", {"n": n})
+    return runs, flaky, rig, worker
+
+
+async def test_the_next_job_rides_with_the_settle(backend: Backend) -> None:
+    runs, flaky, rig, worker = await pooled_worker(backend, 3)
     assert await worker.tick()
     # job 1 settled and job 2 claimed in one call: job 2 is already this worker's
     assert flaky.calls.count("finish_and_claim") == 1
@@ -68,14 +55,7 @@ async def test_the_next_job_rides_with_the_settle(backend: Backend) -> None:
 
 
 async def test_a_lost_answer_puts_the_job_claimed_ahead_back(backend: Backend) -> None:
-    runs: list[Any] = []
-    flaky = Unreliable(backend)
-    rig = Rig(flaky, [counting_task(runs)])  # type: ignore[arg-type]
-    batcher = batched(rig, flaky)
-    rig.backend = cast(Backend, batcher)
-    worker = await rig.worker(["default"])
-    for n in (1, 2, 3):
-        await rig.tasks.enqueue("o.count", {"n": n})
+    runs, flaky, rig, worker = await pooled_worker(backend, 3)
     flaky.lost = {"finish_and_claim"}  # settled and claimed, but the answer never came
     assert await worker.tick()
     # the worker saw its record hold job 2, which it never heard of: back to the head
@@ -86,14 +66,7 @@ async def test_a_lost_answer_puts_the_job_claimed_ahead_back(backend: Backend) -
 
 
 async def test_an_outage_during_the_settle_loses_nothing(backend: Backend) -> None:
-    runs: list[Any] = []
-    flaky = Unreliable(backend)
-    rig = Rig(flaky, [counting_task(runs)])  # type: ignore[arg-type]
-    batcher = batched(rig, flaky)
-    rig.backend = cast(Backend, batcher)
-    worker = await rig.worker(["default"])
-    for n in (1, 2):
-        await rig.tasks.enqueue("o.count", {"n": n})
+    runs, flaky, rig, worker = await pooled_worker(backend, 2)
     flaky.down = {"finish_and_claim"}
     ticking = asyncio.create_task(worker.tick())
     async with asyncio.timeout(5):
