@@ -21,9 +21,9 @@ CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 def missing_service(reason: str) -> None:
     """Fail under CI, skip on a developer machine."""
-    if CI:
-        pytest.fail(f"required service missing under CI: {reason}")
-    pytest.skip(reason)
+    if not CI:
+        pytest.skip(reason)
+    pytest.fail(f"required service missing under CI: {reason}")
 
 
 def free_port() -> int:

@@ -30,6 +30,7 @@ from stellar import App
 from stellar.cli.main import cli
 from stellar.config import Settings, load_settings
 from stellar.testing import make_app, run_task
+from tests.conftest import missing_service
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -232,7 +233,7 @@ def test_the_command_line_examples_run(tmp_path: Path, monkeypatch: pytest.Monke
 
 def node_check(relative: str) -> None:
     if shutil.which("node") is None:
-        pytest.skip("node is not installed")
+        missing_service("node is not installed")
     done = subprocess.run(["node", "--check", str(EXAMPLES / relative)],
                           capture_output=True, text=True)  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -249,7 +250,7 @@ async def test_the_node_worker(app_root: Path, redis_url: str) -> None:
     node_check("node_worker.js")
     modules = node_resque()
     if modules is None:
-        pytest.skip("node-resque is not installed (tests/interop): only its syntax was checked")
+        missing_service("node-resque is not installed (tests/interop): only its syntax was checked")
     module = load("node_bridge.py")
     async with App(app_root, tasks=[module.send_email], backend=redis_url, env={},
                    processors=False, scheduler=False) as app:  # fmt: skip
