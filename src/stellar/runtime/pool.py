@@ -56,7 +56,7 @@ class Batcher:
     process queues a job. When it gets one, :attr:`on_job` is called (the pool wakes the
     next idle worker) and the first worker to find nothing takes the watch over."""
 
-    def __init__(self, backend: Backend, poll: float = 0.5, clock: Clock | None = None) -> None:
+    def __init__(self, backend: Backend, clock: Clock, poll: float = 0.5) -> None:
         self.backend = backend
         self.poll = poll
         self.clock = clock
@@ -243,7 +243,6 @@ class Batcher:
 
         async def call(items: list[Settlement]) -> None:
             if requests:
-                assert self.clock is not None
                 claims = await backend.finish_and_claim(items, requests, self.clock.time())
                 self._held.update(zip(ahead, claims, strict=True))
             elif len(items) == 1:
@@ -258,7 +257,6 @@ class Batcher:
     def _may_claim_ahead(self, worker: str) -> bool:
         return (
             self.watching
-            and self.clock is not None
             and worker in self._asks
             and worker not in self._leaving
             and worker not in self._held
@@ -328,8 +326,8 @@ class ProcessorPool:
         self.slots: list[_Slot] = []
         self.retiring: list[_Slot] = []  # removed, finishing their current job
         #: what the workers call: the backend, with claims and settles batched
-        self.batcher = Batcher(backend, poll=self.settings.poll_interval, clock=clock)
-        self.batcher.on_job = self._wake_one
+        self.batcher = Batcher(backend, clock, poll=self.settings.poll_interval)
+        self.batcher.on_job = lambda: self._wake(1)
         self.batcher.on_signal = self._queue_seen
         self.lag = 0.0
         self._last_check: float | None = None
@@ -346,30 +344,27 @@ class ProcessorPool:
         one, so a burst soon has every worker on it while a single job costs one claim,
         not one per idle worker."""
         self._queue_seen(queue)
-        self._wake_one()
+        self._wake(1)
 
     def promoted(self, moved: int) -> None:
         """``moved`` due jobs were just moved to their queues: wake as many idle workers
         (not more: the others would only claim nothing). Their claims go out together."""
         self._queue_seen(None)
-        for slot in self.slots:
-            if moved <= 0:
-                return
-            if slot.idle and not slot.wake.is_set():
-                self.batcher.woken(slot.worker.name)
-                slot.wake.set()
-                moved -= 1
+        self._wake(moved)
 
     def _queue_seen(self, queue: str | None) -> None:
         for slot in self.slots:
             slot.worker.queue_seen(queue)
 
-    def _wake_one(self) -> None:
+    def _wake(self, count: int) -> None:
+        """Wake up to ``count`` idle workers; their claims join the turn's batch."""
         for slot in self.slots:
+            if count <= 0:
+                return
             if slot.idle and not slot.wake.is_set():
                 self.batcher.woken(slot.worker.name)
                 slot.wake.set()
-                return
+                count -= 1
 
     def decide(self) -> str:
         """``+`` add a worker, ``-`` remove one, ``x`` keep as is."""
@@ -451,7 +446,7 @@ class ProcessorPool:
             made = batcher.claims_made(worker.name)
             if await worker.tick():
                 if was_idle:
-                    self._wake_one()  # there may be more: pass it on
+                    self._wake(1)  # there may be more: pass it on
                 return 0.0
             slot.idle = True
             if batcher.watches(worker.name):
@@ -476,9 +471,7 @@ class ProcessorPool:
         """Put back the job claimed for ``worker`` along with its last settle if it was
         not taken (shutdown), then unregister. If the backend fails first, the
         registration stays: the stuck-worker cleanup moves that job later."""
-        self.batcher.leave(worker.name)
-        await self.batcher.quiet()
-        held = self.batcher.take_held(worker.name)
+        held = await self._held_job(worker)
         if held is not None:
             await self.backend.release(worker.name, worker.queues, held.record)
         await worker.unregister()
@@ -487,13 +480,16 @@ class ProcessorPool:
         """A retired worker performs the job claimed for it along with its last settle,
         as it would have (shutdown interrupts it like any job; at shutdown that job goes
         back to its queue instead, in :meth:`_leave`)."""
-        if self._stopping:
-            return
+        if not self._stopping:
+            held = await self._held_job(worker)
+            if held is not None:
+                await worker.work_on(held)
+
+    async def _held_job(self, worker: Worker) -> Claimed | None:
+        """Stop ``worker``'s claims ahead; the job one of them took for it, if any."""
         self.batcher.leave(worker.name)
         await self.batcher.quiet()
-        held = self.batcher.take_held(worker.name)
-        if held is not None:
-            await worker.work_on(held)
+        return self.batcher.take_held(worker.name)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Scale and ping until ``stop`` is set, then shut the workers down. While it

@@ -473,6 +473,8 @@ class RedisBackend:
     ) -> list[Any]:
         """Run many script calls in one write, in order (each call atomic on its own).
         redis-py refuses EVALSHA in a cluster pipeline: there they run one after another."""
+        if not calls:
+            return []
         if len(calls) == 1 or self._cluster:
             return [await self._script(*call) for call in calls]
         client = self._redis()
@@ -810,6 +812,9 @@ class RedisBackend:
 
     @_mapped
     async def next_due(self) -> float | None:
+        return await self._next_due()
+
+    async def _next_due(self) -> float | None:
         k = self.keys
         firsts = await self._read(
             [
@@ -820,7 +825,6 @@ class RedisBackend:
         scores = [float(score) for first in firsts for _, score in first]
         return min(scores) if scores else None
 
-    @_mapped
     async def promote_due(self, now: float, limit: int = 1000) -> int:
         return (await self.promote_round(now, limit)).moved
 
@@ -831,7 +835,7 @@ class RedisBackend:
         due time left, and only when that is due as well (a job filed after the read, one
         from another client) does a full pass follow."""
         if limit <= 0:
-            return Promotion(0, await self.next_due())
+            return Promotion(0, await self._next_due())
         moved = 0
         if self._ahead and self._ahead[0][0] <= now:
             moved, following = await self._promote_ahead(now, limit)
@@ -1140,14 +1144,16 @@ class RedisBackend:
         self, settlements: Sequence[Settlement], requests: Sequence[ClaimRequest], now: float
     ) -> list[Claimed | None]:
         """Both scripts in one write on one connection: Redis runs them in order."""
-        if not settlements or not requests:
-            await self.finish_many(settlements)
-            return await self.claim_many(requests, now)
-        claim_keys, claim_args, prefixes = self._claim_many_call(requests, now)
-        calls = [("finish_many", *self._finish_many_call(settlements)),
-                 ("claim_many", claim_keys, claim_args)]  # fmt: skip
-        _, reply = await self._scripts_batch(calls)
-        return _claims(requests, prefixes, reply)
+        calls: list[tuple[str, Sequence[str], Sequence[Any]]] = []
+        if settlements:
+            calls.append(("finish_many", *self._finish_many_call(settlements)))
+        if not requests:
+            await self._scripts_batch(calls)
+            return []
+        keys, args, prefixes = self._claim_many_call(requests, now)
+        calls.append(("claim_many", keys, args))
+        replies = await self._scripts_batch(calls)
+        return _claims(requests, prefixes, replies[-1])
 
     def _finish_many_call(self, settlements: Sequence[Settlement]) -> tuple[list[str], list[Any]]:
         """KEYS and ARGV of lua/finish_many.lua."""
