@@ -15,9 +15,7 @@ from stellar.events import Event
 from stellar.runtime.pool import Batcher, ProcessorPool
 from stellar.runtime.worker import Worker
 from tests.plugins.rig import Rig
-from tests.runtime.test_outage_worker import Unreliable, backend, counting_task
-
-__all__ = ["backend"]  # the fixture: SQLite and Redis
+from tests.runtime.test_outage_worker import Unreliable, counting_task
 
 
 async def numbers(backend: Backend) -> list[int]:
@@ -31,7 +29,7 @@ async def pooled_worker(backend: Backend, jobs: int) -> tuple[list[Any], Unrelia
     runs: list[Any] = []
     flaky = Unreliable(backend)
     rig = Rig(flaky, [counting_task(runs)])  # type: ignore[arg-type]
-    batcher = Batcher(flaky, poll=0.01, clock=rig.clock)  # type: ignore[arg-type]
+    batcher = Batcher(flaky, rig.clock, poll=0.01)  # type: ignore[arg-type]
     batcher.watching = True
     rig.backend = cast(Backend, batcher)
     worker = await rig.worker(["default"])

@@ -7,36 +7,17 @@ pings stopped. Time is driven with a FakeClock: no sleeping."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from stellar import Task
 from stellar.backends import Backend
-from stellar.backends.sqlite import SqliteBackend
 from stellar.codec import encode_job
 from stellar.maintenance import FORCE_CLEAN_MARKER
 from stellar.runtime.pool import ProcessorPool
 from stellar.runtime.scheduler import Scheduler
-from tests.plugins.conftest import redis_backend_or_skip
 from tests.plugins.rig import Rig
 
 JOB = encode_job("d.work", "default", [{"n": 1}])
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
-    store: Backend
-    if request.param == "sqlite":
-        store = SqliteBackend(f"sqlite:///{tmp_path}/tasks.db")
-    else:
-        store = redis_backend_or_skip(request)
-    try:
-        yield store
-    finally:
-        await store.aclose()
 
 
 async def nothing(api: Any, params: Any) -> None:

@@ -6,32 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from stellar import BackendUnavailable, Task
 from stellar.backends import Backend
-from stellar.backends.sqlite import SqliteBackend
 from stellar.maintenance import force_clean_worker
 from stellar.plugins import JobLock
-from tests.plugins.conftest import redis_backend_or_skip
 from tests.plugins.rig import Rig
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
-    store: Backend
-    if request.param == "sqlite":
-        store = SqliteBackend(f"sqlite:///{tmp_path}/tasks.db")
-    else:
-        store = redis_backend_or_skip(request)
-    try:
-        yield store
-    finally:
-        await store.aclose()
 
 
 class Unreliable:
