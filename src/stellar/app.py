@@ -124,6 +124,7 @@ class App:
             )  # fmt: skip
             if self.pool is not None:
                 self.scheduler.on_promote.append(self.pool.promoted)
+                self.scheduler.claimer = self.pool
             self._running.append(asyncio.create_task(self.scheduler.run(self._stop)))
         log.info(
             "application %s started: %d task(s), backend %s, processors %s, scheduler %s",

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from stellar.backends import Backend, open_backend
 from stellar.backends.protocol import ClaimRequest, Settlement
 from stellar.codec import encode_working_on
@@ -152,6 +154,37 @@ async def test_finish_and_claim_with_nothing_to_claim_only_settles(backend: Back
     assert await backend.finish_and_claim([Settlement("host:1+1", "q")], [], NOW) == []
     assert await backend.working_on("host:1+1", "q") is None
     assert (await backend.stats())["processed"] == 1
+
+
+# ------------------------------------------------- promote_round with claims
+
+
+async def test_a_promotion_round_claims_the_jobs_it_moved(backend: Backend) -> None:
+    """The claims of a round come after its promotion: idle workers take the jobs that
+    just fell due (each in its working-on record), in the order of the requests."""
+    await backend.push_delayed(A, NOW - 0.5)
+    await backend.push_delayed(B, NOW - 0.2)
+    await backend.push_delayed(C, NOW + 60)
+    workers = [request(1, "r", "q"), request(2, "q"), request(3, "q")]
+    for w in workers:
+        await backend.register_worker(w.worker, w.worker_queues, NOW)
+    promotion = await backend.promote_round(NOW, claims=workers)
+    assert promotion.moved == 2 and promotion.next_due == pytest.approx(NOW + 60)
+    assert [(c.queue, c.payload) if c else None for c in promotion.claimed] == [
+        ("q", A), ("q", B), None,
+    ]  # fmt: skip
+    assert await backend.working_on("host:1+1", "r,q") == encode_working_on("host:1+1", "q", A, NOW)
+    assert await backend.working_on("host:1+2", "q") == encode_working_on("host:1+2", "q", B, NOW)
+    assert await backend.working_on("host:1+3", "q") is None
+    assert await backend.length("q") == 0 and await backend.delayed_count() == 1
+
+
+async def test_a_round_that_moves_nothing_still_claims(backend: Backend) -> None:
+    await backend.push("q", [A])
+    promotion = await backend.promote_round(NOW, claims=[request(1, "q")])
+    assert promotion.moved == 0 and promotion.next_due is None
+    assert [c.payload if c else None for c in promotion.claimed] == [A]
+    assert (await backend.promote_round(NOW)).claimed == ()  # no claims asked: none made
 
 
 # --------------------------------------------------------------------- wait_for

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from redis.crc import key_slot
 
 from stellar.backends import open_backend
+from stellar.backends.protocol import ClaimRequest
 from stellar.backends.redis import RedisBackend
 from stellar.backends.redis.backend import FALLBACK_QUEUE
 from stellar.backends.redis.keys import ResqueKeys
@@ -451,6 +452,30 @@ async def test_jobs_read_ahead_move_in_one_script_call(backend: RedisBackend, ra
     assert (await backend.promote_round(100.02)).moved == 2
     assert await _reads(raw) == before
     assert await backend.queued("q") == jobs[:2]
+
+
+async def test_a_round_of_jobs_read_ahead_claims_in_the_same_write(
+    backend: RedisBackend, raw: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The claims of idle workers ride with the promote call: one write, one answer."""
+    jobs = [job(params=n) for n in range(2)]
+    for payload, at in zip(jobs, (100.01, 100.02), strict=True):
+        await backend.push_delayed(payload, at)
+    assert (await backend.promote_round(100.0)).moved == 0  # the pass that reads ahead
+    writes: list[list[str]] = []
+    send_all = backend._send_all
+
+    async def spy(client: Any, commands: Any) -> list[Any]:
+        writes.append([command[0] for command in commands])
+        return await send_all(client, commands)
+
+    monkeypatch.setattr(backend, "_send_all", spy)
+    claims = [ClaimRequest(f"w+{n}", "q", ("q",)) for n in (1, 2, 3)]
+    promotion = await backend.promote_round(100.02, claims=claims)
+    assert writes == [["EVALSHA", "EVALSHA"]]
+    assert promotion.moved == 2
+    assert [c.payload if c else None for c in promotion.claimed] == [*jobs, None]
+    assert await raw.exists(K.worker("w+1", "q"), K.worker("w+2", "q")) == 2
 
 
 async def test_a_foreign_job_filed_after_a_read_ahead_moves_at_its_second(

@@ -52,11 +52,13 @@ class Settlement:
 @dataclass(frozen=True)
 class Promotion:
     """What one :meth:`Backend.promote_round` did: how many delayed jobs ``moved`` to their
-    queues, and ``next_due``, the earliest due time of the delayed jobs left as the same
-    step saw it (None: none left). A job filed after that may be due sooner."""
+    queues, ``next_due``, the earliest due time of the delayed jobs left as the same
+    step saw it (None: none left; a job filed after that may be due sooner), and the
+    ``claimed`` jobs of the round's claim requests (one per request, in order)."""
 
     moved: int
     next_due: float | None
+    claimed: tuple[Claimed | None, ...] = ()
 
 
 Signal = Literal["queued", "delayed"]
@@ -176,10 +178,17 @@ class Backend(Protocol):
         timestamp is ``<= now``. Each job moves atomically: it is never lost nor doubled.
         Returns how many moved."""
 
-    async def promote_round(self, now: float, limit: int = 1000) -> Promotion:
+    async def promote_round(
+        self, now: float, limit: int = 1000, claims: Sequence[ClaimRequest] = ()
+    ) -> Promotion:
         """:meth:`promote_due`, and :meth:`next_due` as seen at the end of the same step:
         one scheduler round. A backend may read ahead (jobs due in the next moments, with
-        their queues) so that the round that moves them at their due time is one call."""
+        their queues) so that the round that moves them at their due time is one call.
+
+        ``claims``: then :meth:`claim_many` for these workers, in the same round trip
+        where the storage allows it (idle workers of the scheduler's process take the
+        jobs just moved without a trip of their own). A failure may leave the jobs moved
+        and the claims made."""
 
     # ---------------------------------------------------------------- workers
     async def register_worker(self, name: str, queues: str, now: float) -> None:

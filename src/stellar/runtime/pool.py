@@ -27,7 +27,7 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, cast
 
 from stellar.backends.protocol import Backend, Claimed, ClaimRequest, Settlement
@@ -43,11 +43,22 @@ log = logging.getLogger("stellar.pool")
 _Pending = list[tuple[Any, "asyncio.Future[Any]"]]
 
 
+class _Batch:
+    """The calls of one kind (claims, settles) waiting to go out together."""
+
+    def __init__(self, call: Callable[[list[Any]], Awaitable[list[Any]]]) -> None:
+        self.call = call
+        self.pending: _Pending = []
+        self.sending: asyncio.Task[None] | None = None  # the batch on its way
+
+
 class Batcher:
     """The backend as a pool's workers see it: every call goes straight to ``backend``,
     except ``claim`` and ``finish`` (without ``reschedule``), which wait for the end of the
     current turn of the event loop and go out together, as one ``claim_many`` or
-    ``finish_many``. A batch of one makes the plain call. Each caller gets its own answer,
+    ``finish_many`` (group commit: while a batch of one kind is on its way, the next one
+    waits for its answer, so a busy process sends fewer, larger batches). A batch of one
+    makes the plain call. Each caller gets its own answer,
     or the batch's error; a caller cancelled meanwhile leaves the batch as it is (so its
     claim may still be made, as a plain call's could).
 
@@ -65,8 +76,8 @@ class Batcher:
         self.on_job: Callable[[], None] = lambda: None
         #: called with the queue a signal named (a wildcard worker may not know it yet)
         self.on_signal: Callable[[str], None] = lambda queue: None
-        self._claims: _Pending = []
-        self._settles: _Pending = []
+        self._claims = _Batch(self._claim_batch)
+        self._settles = _Batch(self._settle_batch)
         self._sending: set[asyncio.Task[None]] = set()
         self._queues: asyncio.Future[list[str]] | None = None
         self._woken: set[str] = set()
@@ -77,6 +88,8 @@ class Batcher:
         self._asks: dict[str, tuple[tuple[str, ...], str]] = {}  # each worker's last claim
         self._held: dict[str, Claimed | None] = {}  # claims made with a settle, not taken
         self._leaving: set[str] = set()  # workers that will not claim again
+        #: idle workers a scheduler round claims for; set when its answer is in
+        self._reserved: dict[str, asyncio.Future[None]] = {}
 
     @property
     def watch_vacant(self) -> bool:
@@ -125,20 +138,25 @@ class Batcher:
     def _forget_queues(self, _: object) -> None:
         self._queues = None
 
-    def _join(self, pending: _Pending, item: Any, flush: Callable[[], None]) -> asyncio.Future[Any]:
+    def _join(self, kind: _Batch, item: Any) -> asyncio.Future[Any]:
+        """Add ``item`` to the next batch of ``kind``. A batch goes out at the end of the
+        current turn of the event loop, or, while one of its kind is on its way, as soon as
+        that one is answered (group commit: the calls made meanwhile go together)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        if not pending:
-            loop.call_soon(flush)
-        pending.append((item, future))
+        if not kind.pending and kind.sending is None:
+            loop.call_soon(self._flush, kind)
+        kind.pending.append((item, future))
         return future
 
-    def _send(
-        self, batch: _Pending, call: Callable[[list[Any]], Any], answers: Callable[[Any], list[Any]]
-    ) -> None:
+    def _flush(self, kind: _Batch) -> None:
+        if not kind.pending or kind.sending is not None:
+            return
+        batch, kind.pending = kind.pending, []
+
         async def send() -> None:
             try:
-                results = answers(await call([item for item, _ in batch]))
+                results = await kind.call([item for item, _ in batch])
             except Exception as exc:
                 for _, future in batch:
                     if not future.done():
@@ -152,9 +170,14 @@ class Batcher:
                 if not future.done():
                     future.set_result(result)
 
-        task = asyncio.create_task(send())
+        task = kind.sending = asyncio.create_task(send())
         self._sending.add(task)
-        task.add_done_callback(self._sending.discard)
+        task.add_done_callback(lambda _: self._sent(kind, task))
+
+    def _sent(self, kind: _Batch, task: asyncio.Task[None]) -> None:
+        self._sending.discard(task)
+        kind.sending = None
+        self._flush(kind)  # what came in meanwhile
 
     def woken(self, worker: str) -> None:
         """``worker`` was woken because a job is there: its next claim joins the batch
@@ -168,14 +191,20 @@ class Batcher:
         woken = worker in self._woken  # woken because jobs are there: take one, never wait
         self._woken.discard(worker)
         self._asks[worker] = (tuple(queues), worker_queues)
-        if worker in self._held:  # claimed along with its last settle
+        reserved = self._reserved.get(worker)
+        if reserved is not None:  # the scheduler's round claims for it
+            await asyncio.shield(reserved)
+            if worker in self._leaving:
+                return None  # it stops: what the round took for it goes back (or, retired, runs)
+        if worker in self._held:  # claimed along with its last settle, or by the round
             claim = self._held.pop(worker)
+        elif reserved is not None:
+            claim = None  # the round found nothing for it (or failed: it reconciles)
         elif not woken and self._may_watch(worker):
             return await self._watch(queues, worker, worker_queues, now)
         else:
             request = (ClaimRequest(worker, worker_queues, tuple(queues)), now)
-            pending = self._join(self._claims, request, self._flush_claims)
-            claim = cast("Claimed | None", await pending)
+            claim = cast("Claimed | None", await self._join(self._claims, request))
         if claim is None:
             self._idle.add(worker)
         else:
@@ -204,18 +233,12 @@ class Batcher:
         self.on_job()
         return claim
 
-    def _flush_claims(self) -> None:
-        batch, self._claims = self._claims, []
-        backend = self.backend
-
-        async def call(items: list[tuple[ClaimRequest, float]]) -> list[Claimed | None]:
-            if len(items) == 1:
-                ((request, now),) = items
-                return [await backend.claim(request.queues, request.worker,
-                                            request.worker_queues, now)]  # fmt: skip
-            return await backend.claim_many([request for request, _ in items], items[0][1])
-
-        self._send(batch, call, list)
+    async def _claim_batch(self, items: list[tuple[ClaimRequest, float]]) -> list[Claimed | None]:
+        if len(items) == 1:
+            ((request, now),) = items
+            return [await self.backend.claim(request.queues, request.worker,
+                                             request.worker_queues, now)]  # fmt: skip
+        return await self.backend.claim_many([request for request, _ in items], items[0][1])
 
     async def finish(
         self,
@@ -232,27 +255,25 @@ class Batcher:
             )
             return
         settlement = Settlement(name, queues, None if discard else failure, discard)
-        await self._join(self._settles, settlement, self._flush_settles)
+        await self._join(self._settles, settlement)
 
-    def _flush_settles(self) -> None:
-        batch, self._settles = self._settles, []
+    async def _settle_batch(self, items: list[Settlement]) -> list[None]:
         backend = self.backend
         # the workers settling now claim again right after: their next claims ride along
-        ahead = [item.worker for item, _ in batch if self._may_claim_ahead(item.worker)]
-        requests = [ClaimRequest(name, self._asks[name][1], self._asks[name][0]) for name in ahead]
-
-        async def call(items: list[Settlement]) -> None:
-            if requests:
-                claims = await backend.finish_and_claim(items, requests, self.clock.time())
-                self._held.update(zip(ahead, claims, strict=True))
-            elif len(items) == 1:
-                item = items[0]
-                await backend.finish(item.worker, item.worker_queues, failure=item.failure,
-                                     discard=item.discard)  # fmt: skip
-            else:
-                await backend.finish_many(items)
-
-        self._send(batch, call, lambda _: [None] * len(batch))
+        ahead = [item.worker for item in items if self._may_claim_ahead(item.worker)]
+        if ahead:
+            asks = [self._asks[name] for name in ahead]
+            requests = [ClaimRequest(name, queues, wanted)
+                        for name, (wanted, queues) in zip(ahead, asks, strict=True)]  # fmt: skip
+            claims = await backend.finish_and_claim(items, requests, self.clock.time())
+            self._held.update(zip(ahead, claims, strict=True))
+        elif len(items) == 1:
+            item = items[0]
+            await backend.finish(item.worker, item.worker_queues, failure=item.failure,
+                                 discard=item.discard)  # fmt: skip
+        else:
+            await backend.finish_many(items)
+        return [None] * len(items)
 
     def _may_claim_ahead(self, worker: str) -> bool:
         return (
@@ -261,6 +282,37 @@ class Batcher:
             and worker not in self._leaving
             and worker not in self._held
         )
+
+    def reserve(self, worker: str) -> ClaimRequest | None:
+        """Let the scheduler's next round claim for idle ``worker`` from the queues of
+        its last claim: its next claim waits for that answer instead of making its own.
+        None when it must not (it never claimed, it leaves, it holds a job claimed along
+        with its last settle, it is the watcher or reserved already)."""
+        ask = self._asks.get(worker)
+        if (
+            ask is None
+            or not self.watching
+            or worker in self._leaving
+            or self._held.get(worker) is not None
+            or worker in self._reserved
+            or worker == self._watcher
+        ):
+            return None
+        self._reserved[worker] = asyncio.get_running_loop().create_future()
+        return ClaimRequest(worker, ask[1], ask[0])
+
+    def deliver(
+        self, requests: Sequence[ClaimRequest], claimed: Sequence[Claimed | None] | None
+    ) -> None:
+        """The round's answer: each job claimed is held for its worker (None: the round
+        failed, and its workers must look at their records before claiming again)."""
+        for i, request in enumerate(requests):
+            claim = None if claimed is None else claimed[i]
+            if claim is not None:
+                self._held[request.worker] = claim
+            future = self._reserved.pop(request.worker, None)
+            if future is not None and not future.done():
+                future.set_result(None)
 
     def leave(self, worker: str) -> None:
         """``worker`` stops: it claims nothing more, not even along with a settle."""
@@ -275,9 +327,10 @@ class Batcher:
         return await self.backend.working_on(name, queues)
 
     async def quiet(self) -> None:
-        """Wait for the batches on their way (their claims are then known)."""
-        while self._sending:
-            await asyncio.gather(*self._sending, return_exceptions=True)
+        """Wait for the batches and scheduler rounds on their way (their claims are then
+        known)."""
+        while self._sending or self._reserved:
+            await asyncio.gather(*self._sending, *self._reserved.values(), return_exceptions=True)
 
     def take_held(self, worker: str) -> Claimed | None:
         """Forget ``worker``; the job claimed for it along with its last settle and not
@@ -351,6 +404,33 @@ class ProcessorPool:
         (not more: the others would only claim nothing). Their claims go out together."""
         self._queue_seen(None)
         self._wake(moved)
+
+    def reserve(self) -> list[ClaimRequest]:
+        """For the scheduler (:class:`~stellar.runtime.scheduler.Claimer`): the idle
+        workers (asleep, holding nothing, not the watcher) that its round about to move
+        due jobs claims for. They wake now and wait for the round's answer."""
+        if self._stopping:
+            return []
+        requests = []
+        for slot in self.slots:
+            if slot.idle and not slot.wake.is_set() and not slot.worker.unsettled:
+                request = self.batcher.reserve(slot.worker.name)
+                if request is not None:
+                    requests.append(request)
+                    slot.wake.set()
+        return requests
+
+    def deliver(
+        self, requests: Sequence[ClaimRequest], claimed: Sequence[Claimed | None] | None
+    ) -> None:
+        """The round's answer (None: it failed, so a claim may have been made that no
+        worker heard of: those workers look at their records first)."""
+        self.batcher.deliver(requests, claimed)
+        if claimed is None:
+            names = {request.worker for request in requests}
+            for slot in self.slots + self.retiring:
+                if slot.worker.name in names:
+                    slot.worker.claim_unknown()
 
     def _queue_seen(self, queue: str | None) -> None:
         for slot in self.slots:

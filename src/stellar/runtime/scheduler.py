@@ -9,10 +9,11 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Protocol, cast
 
 from stellar import codec
-from stellar.backends.protocol import Backend
+from stellar.backends.protocol import Backend, Claimed, ClaimRequest
 from stellar.clock import Clock
 from stellar.config import Settings
 from stellar.events import Event, EventKind, Events
@@ -35,6 +36,21 @@ ROUND_SPACING = 0.001
 LEAD = 0.004
 
 
+class Claimer(Protocol):
+    """The idle task processors of the scheduler's own process (the pool): a round that
+    moves due jobs also claims for them, in the same round trip, so those jobs start
+    without a trip of the processors' own."""
+
+    def reserve(self) -> list[ClaimRequest]:
+        """The claims to make for the idle processors (each waits for the round's answer
+        until :meth:`deliver`)."""
+
+    def deliver(
+        self, requests: Sequence[ClaimRequest], claimed: Sequence[Claimed | None] | None
+    ) -> None:
+        """The answer to each request (None: the round failed, its claims are unknown)."""
+
+
 class Scheduler:
     """Leader-elected scheduler; ``tick()`` does one round, the driver repeats it."""
 
@@ -55,9 +71,12 @@ class Scheduler:
         self.settings = settings
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.leading = False
-        #: called with how many due jobs were just moved to their queues (in-process
-        #: workers wake up)
+        #: called with how many due jobs were just moved to their queues and not claimed
+        #: by the round itself (idle in-process workers wake up for them)
         self.on_promote: list[Callable[[int], None]] = []
+        #: idle processors of this process that a round claims for (set by the App)
+        self.claimer: Claimer | None = None
+        self._next_due: float | None = None  # as the last round saw it
         self._last_clean = -1e18
         self._last_ok: float | None = None  # when the last round completed
         self._quiet_until = -1e18  # no stuck-worker cleaning before this time
@@ -88,16 +107,29 @@ class Scheduler:
             self._housekeeping.set()
         if not leading:
             return interval
-        moved, due = await self.promote(self.clock.time())
-        if moved:
+        began = self.clock.time()
+        claimer, requests = self.claimer, []
+        if claimer is not None and self._next_due is not None and self._next_due <= began:
+            requests = claimer.reserve()  # jobs are due: claim for the idle processors
+        try:
+            moved, due, claimed = await self._promote(began, requests)
+        except BaseException:
+            if claimer is not None and requests:
+                claimer.deliver(requests, None)
+            raise
+        if claimer is not None and requests:
+            claimer.deliver(requests, claimed)
+        unclaimed = moved - sum(claim is not None for claim in claimed)
+        if unclaimed > 0:
             for callback in self.on_promote:
-                callback(moved)
+                callback(unclaimed)
+        self._next_due = due
         self._last_ok = self.clock.time()
         if due is None:
             return interval
         wait = due - self._last_ok
         if moved and moved < PROMOTE_BATCH:
-            wait = max(wait, ROUND_SPACING)
+            wait = max(wait, began + ROUND_SPACING - self._last_ok)
         elif wait > LEAD:
             wait -= LEAD  # look ahead first, then again at the due time
         return max(0.0, min(interval, wait))
@@ -143,12 +175,21 @@ class Scheduler:
     async def promote(self, now: float) -> tuple[int, float | None]:
         """Move every job due at ``now``; returns how many moved and when the next one
         is due (as the last round saw it)."""
-        total = 0
+        moved, due, _ = await self._promote(now, ())
+        return moved, due
+
+    async def _promote(
+        self, now: float, claims: Sequence[ClaimRequest]
+    ) -> tuple[int, float | None, tuple[Claimed | None, ...]]:
+        """:meth:`promote`, with ``claims`` made after the first batch of due jobs moved."""
+        total, claimed = 0, cast("tuple[Claimed | None, ...]", ())
         while True:
-            promotion = await self.backend.promote_round(now, PROMOTE_BATCH)
+            promotion = await self.backend.promote_round(now, PROMOTE_BATCH, claims)
+            if claims:
+                claimed, claims = promotion.claimed, ()
             total += promotion.moved
             if promotion.moved < PROMOTE_BATCH:
-                return total, promotion.next_due
+                return total, promotion.next_due, claimed
 
     async def seed_periodic(self, now: float) -> None:
         """Re-seed any periodic task that has no copy anywhere (and is not stopped)."""

@@ -106,6 +106,11 @@ class Worker:
         """True while a claimed job's outcome is not stored (the backend failed)."""
         return self._unsettled is not None or self._dirty
 
+    def claim_unknown(self) -> None:
+        """A claim may have been made for this worker without its knowing (a round trip
+        that failed): it looks at its record before claiming again."""
+        self._dirty = True
+
     def emit(self, kind: EventKind, **fields: Any) -> None:
         if self.events:
             self.events.emit(Event(kind=kind, time=self.clock.time(), worker=self.name, **fields))

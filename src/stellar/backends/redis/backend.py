@@ -562,6 +562,11 @@ class RedisBackend:
     async def claim_many(
         self, requests: Sequence[ClaimRequest], now: float
     ) -> list[Claimed | None]:
+        return await self._claim_many(requests, now)
+
+    async def _claim_many(
+        self, requests: Sequence[ClaimRequest], now: float
+    ) -> list[Claimed | None]:
         if not requests:
             return []
         keys, args, prefixes = self._claim_many_call(requests, now)
@@ -829,28 +834,37 @@ class RedisBackend:
         return (await self.promote_round(now, limit)).moved
 
     @_mapped
-    async def promote_round(self, now: float, limit: int = 1000) -> Promotion:
+    async def promote_round(
+        self, now: float, limit: int = 1000, claims: Sequence[ClaimRequest] = ()
+    ) -> Promotion:
         """Jobs that a pass read ahead (see :data:`_READ_AHEAD`) and that are due now move
-        in one script call, without reading first; the script answers with the earliest
-        due time left, and only when that is due as well (a job filed after the read, one
-        from another client) does a full pass follow."""
+        in one script call, without reading first (the claims ride along: one round
+        trip in all); the script answers with the earliest due time left, and only when
+        that is due as well (a job filed after the read, one from another client) does a
+        full pass follow. After a full pass the claims take a trip of their own."""
         if limit <= 0:
-            return Promotion(0, await self._next_due())
+            return Promotion(0, await self._next_due(), tuple(await self._claim_many(claims, now)))
         moved = 0
+        claimed: list[Claimed | None] | None = None
         if self._ahead and self._ahead[0][0] <= now:
-            moved, following = await self._promote_ahead(now, limit)
+            moved, following, claimed = await self._promote_ahead(now, limit, claims)
             if following is None or following > now or moved >= limit:
-                return Promotion(moved, following)
+                return Promotion(moved, following, tuple(claimed))
         for _ in range(_PROMOTE_PASSES):
             budget = limit - moved
             count, following = await self._promote_pass(now, budget)
             moved += count
             if count < budget or moved >= limit:
                 break  # everything due that the pass saw has moved: no second look
-        return Promotion(moved, following)
+        if claimed is None:
+            claimed = await self._claim_many(claims, now)
+        return Promotion(moved, following, tuple(claimed))
 
-    async def _promote_ahead(self, now: float, limit: int) -> tuple[int, float | None]:
-        """Move the read-ahead jobs due at ``now`` (up to ``limit``): one round trip."""
+    async def _promote_ahead(
+        self, now: float, limit: int, claims: Sequence[ClaimRequest]
+    ) -> tuple[int, float | None, list[Claimed | None]]:
+        """Move the read-ahead jobs due at ``now`` (up to ``limit``), then make the
+        claims: one round trip."""
         ahead = self._ahead
         count = 0
         while count < min(len(ahead), limit) and ahead[count][0] <= now:
@@ -865,8 +879,14 @@ class RedisBackend:
                 part = items[first : first + _SCRIPT_CHUNK]
                 payloads = [payload for _, payload in part]
                 calls.append(self._promote_call(member, float(member), payloads, now, part[0][0]))
+        prefixes: list[list[str]] = []
+        if claims:
+            keys, args, prefixes = self._claim_many_call(claims, now)
+            calls.append(("claim_many", keys, args))
         replies = await self._scripts_batch(calls)
-        return sum(int(moved) for moved, _ in replies), _score(replies[-1][1])
+        claimed = _claims(claims, prefixes, replies.pop()) if claims else []
+        moved = sum(int(count) for count, _ in replies)
+        return moved, _score(replies[-1][1]), claimed
 
     async def _promote_pass(self, now: float, budget: int) -> tuple[int, float | None]:
         """One full pass of ``promote_round``: how many jobs moved, and the earliest due

@@ -665,7 +665,9 @@ class SqliteBackend:
     async def promote_due(self, now: float, limit: int = 1000) -> int:
         return (await self.promote_round(now, limit)).moved
 
-    async def promote_round(self, now: float, limit: int = 1000) -> Promotion:
+    async def promote_round(
+        self, now: float, limit: int = 1000, claims: Sequence[ClaimRequest] = ()
+    ) -> Promotion:
         ns = self.namespace
 
         def run(conn: Conn) -> Promotion:
@@ -675,7 +677,8 @@ class SqliteBackend:
             conn.executemany(Q["job_append"], ((ns, q, d, p) for _, q, d, p in due))
             conn.executemany(Q["delayed_delete_id"], ((row[0],) for row in due))
             following = conn.execute(Q["delayed_next"], (ns,)).fetchone()[0]
-            return Promotion(len(due), None if following is None else float(following))
+            claimed = tuple(self._pop(conn, claims, now))
+            return Promotion(len(due), None if following is None else float(following), claimed)
 
         promotion = await self._write(run)
         if promotion.moved:
