@@ -9,6 +9,8 @@ import asyncio
 import json
 from typing import Any, cast
 
+import pytest
+
 from stellar.backends import Backend
 from stellar.backends.protocol import ClaimRequest, Promotion, Settlement
 from stellar.errors import BackendUnavailable
@@ -194,3 +196,29 @@ async def test_settles_made_while_a_batch_is_on_its_way_go_out_together(
     gated.gate.set()
     await asyncio.wait_for(asyncio.gather(first, *later), 5)
     assert gated.batches == [["w+1"], ["w+2", "w+3"]]
+
+
+async def test_rounds_that_move_jobs_start_a_spacing_apart(backend: Backend) -> None:
+    """Jobs fall due every 0.1 ms: the next round starts ROUND_SPACING after the start
+    of the last one (the time its round trip took counts), not after its end."""
+    from stellar.runtime.scheduler import ROUND_SPACING
+
+    rig = Rig(backend, [counting_task([])])
+    slow = _With(backend)
+    promote_round = backend.promote_round
+
+    async def taking_time(now: float, limit: int = 1000, claims: Any = ()) -> Promotion:
+        promotion = await promote_round(now, limit, claims)
+        rig.clock.advance(0.0006)  # the round trip took 0.6 ms
+        return promotion
+
+    slow.promote_round = taking_time
+    scheduler = Scheduler(backend=cast(Backend, slow), registry=rig.registry, clock=rig.clock,
+                          settings=rig.settings, name="s")  # fmt: skip
+    start = rig.clock.time()
+    for n in range(50):
+        await rig.tasks.enqueue_at(start + 0.01 + n * 0.0001, "o.count", {"n": n})
+    rig.clock.advance(0.0105)
+    wait = await scheduler.promotion_round()
+    assert await backend.length("default") == 6
+    assert wait == pytest.approx(ROUND_SPACING - 0.0006, abs=1e-6)
