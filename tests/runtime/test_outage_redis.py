@@ -136,3 +136,28 @@ async def test_a_long_outage_takes_no_job_and_no_worker_away(
 
 def _quiet(app: App) -> bool:
     return app.pool is not None and not any(s.worker.busy for s in app.pool.slots)
+
+
+async def test_after_a_restart_one_command_fails_not_one_per_kept_connection(
+    server: RedisServer,
+) -> None:
+    """The backend keeps idle connections for its processors (``prepare``). After the
+    server restarts they are all dead, but each would only say so on its next command,
+    which is never sent twice: a shutdown's last writes could each fail on one. The
+    first failure closes them all; the next commands open fresh connections."""
+    from stellar.backends import open_backend
+
+    backend = open_backend(server.url)
+    job = '{"class":"t","queue":"q","args":[]}'
+    try:
+        await backend.push("q", [job])  # the scripts are loaded
+        await backend.prepare(6)
+        server.stop()
+        server.start()
+        with pytest.raises(BackendUnavailable):
+            await backend.push("q", [job])  # a kept connection finds the server gone
+        # at once, as a pool's processors settle or unregister: each on another connection
+        await asyncio.gather(*(backend.push("q", [job]) for _ in range(6)))
+        assert await backend.length("q") == 7
+    finally:
+        await backend.aclose()

@@ -94,6 +94,7 @@ _UNLIMITED = 2**31  # redis-py's default pool size: a limit not worth waiting fo
 _WAITER_TTL = 60.0  # seconds a wait_for registration lasts unless a later wait renews it
 _KEEP = 16  # connections kept out of redis-py's pool between commands (see _take)
 _REDIS_ERRORS = (rx.RedisError, rx.RedisClusterException, OSError)
+_LOST = (rx.ConnectionError, OSError)  # the connection died (not a slow answer: a timeout)
 
 
 def _mapped(
@@ -430,7 +431,7 @@ class RedisBackend:
         and read their replies in order; an error reply comes back as its exception."""
         kept = self._kept
         connection = kept.pop() if kept else await self._take(client)
-        ok = False
+        ok = lost = False
         try:
             await connection.send_packed_command(b"".join(map(_pack, commands)))
             replies: list[Any] = []
@@ -441,11 +442,14 @@ class RedisBackend:
                     replies.append(exc)
             ok = True
             return replies
+        except _LOST:
+            lost = True
+            raise
         finally:
-            if ok and client is self._client and len(kept) < _KEEP:
-                kept.append(connection)  # _give's common case, without a coroutine
+            if ok and client is self._client and len(self._kept) < _KEEP:
+                self._kept.append(connection)  # _give's common case, without a coroutine
             else:
-                await self._give(client, connection, ok)
+                await self._give(client, connection, ok, lost)
 
     async def _take(self, client: _Client) -> Any:
         """A connection for one command: one the backend kept, else one from the pool.
@@ -457,16 +461,30 @@ class RedisBackend:
             return self._kept.pop()
         return await cast(Redis, client).connection_pool.get_connection()  # type: ignore[no-untyped-call]
 
-    async def _give(self, client: _Client, connection: Any, ok: bool) -> None:
+    async def _give(self, client: _Client, connection: Any, ok: bool, lost: bool = False) -> None:
         """Keep ``connection`` for the next command. One whose reply was not read whole
         (an error, a cancelled wait) is disconnected first: it reconnects on next use, so
-        a late reply can never be taken for another command's."""
+        a late reply can never be taken for another command's. When the connection was
+        ``lost`` (the server went away), the other kept ones are closed too."""
         if not ok:
             await connection.disconnect()
+        if lost:
+            await self._drop_kept()
         if client is self._client and len(self._kept) < _KEEP:
             self._kept.append(connection)
         else:
             await cast(Redis, client).connection_pool.release(connection)
+
+    async def _drop_kept(self) -> None:
+        """The server went away (a restart, a fail-over): the connections kept idle are
+        dead too, but would only say so on their next command, which is never sent twice.
+        Close them now; the next commands open fresh ones."""
+        stale, self._kept = self._kept, []
+        pool = None if self._client is None else cast(Redis, self._client).connection_pool
+        for connection in stale:
+            await connection.disconnect()
+            if pool is not None:
+                await pool.release(connection)
 
     async def _scripts_batch(
         self, calls: Sequence[tuple[str, Sequence[str], Sequence[Any]]]
@@ -674,7 +692,7 @@ class RedisBackend:
                     replies.append(exc)
             return replies
         connection = await self._take(client)
-        ok = False
+        ok = lost = False
         try:
             await connection.send_packed_command(connection.pack_commands(commands))
             for _ in commands:
@@ -683,9 +701,12 @@ class RedisBackend:
                 except rx.ResponseError as exc:  # read whole: the next reply follows
                     replies.append(exc)
             ok = True
+        except _LOST:
+            lost = True
+            raise
         finally:
             # cancelled mid-wait, the reply would come later: _give disconnects it
-            await self._give(client, connection, ok)
+            await self._give(client, connection, ok, lost)
         return replies
 
     async def _unregister_waiter(self, client: _Client) -> None:
