@@ -58,9 +58,9 @@ class Batcher:
     current turn of the event loop and go out together, as one ``claim_many`` or
     ``finish_many`` (group commit: while a batch of one kind is on its way, the next one
     waits for its answer, so a busy process sends fewer, larger batches). A batch of one
-    makes the plain call. Each caller gets its own answer,
-    or the batch's error; a caller cancelled meanwhile leaves the batch as it is (so its
-    claim may still be made, as a plain call's could).
+    makes the plain call. Each caller gets its own answer, or the batch's error; a caller
+    cancelled meanwhile leaves the batch as it is (so its claim may still be made, as a
+    plain call's could).
 
     While :attr:`watching` (the pool runs), one idle worker at a time is the *watcher*:
     its claims are ``wait_and_claim`` calls, a blocking poll that claims the moment any
