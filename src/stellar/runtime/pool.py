@@ -17,8 +17,10 @@ Two things keep the cost per job low and idle workers quick:
   queued by another process starts at once. A watcher that gets a job wakes the next idle
   worker (which takes the watch over when it finds nothing), so a burst soon has every
   worker on it. Jobs pushed in this process wake an idle worker directly
-  (:meth:`ProcessorPool.wake`), jobs promoted by its scheduler as many idle workers
-  (:meth:`ProcessorPool.promoted`). The other idle workers poll every ``poll_interval``.
+  (:meth:`ProcessorPool.wake`). When its scheduler moves due jobs, the round itself
+  claims for the idle workers (:meth:`ProcessorPool.reserve`, :meth:`ProcessorPool.deliver`)
+  and as many other idle workers as jobs are left wake up (:meth:`ProcessorPool.promoted`).
+  The other idle workers poll every ``poll_interval``.
 """
 
 from __future__ import annotations
