@@ -6,26 +6,14 @@ would: a plain Redis client ``RPUSH``ing onto ``resque:queue:<q>``, or (SQLite)
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from stellar.backends import Backend
 from stellar.backends.sqlite import SqliteBackend
-from tests.plugins.conftest import redis_backend_or_skip
+from tests.plugins.conftest import backend, redis_backend_or_skip
 
-
-@pytest.fixture(params=["sqlite", "redis"])
-async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
-    store: Backend
-    if request.param == "sqlite":
-        store = SqliteBackend(f"sqlite:///{tmp_path}/tasks.db", namespace="resque")
-    else:
-        store = redis_backend_or_skip(request)
-    try:
-        yield store
-    finally:
-        await store.aclose()
+__all__ = ["backend"]
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ backend that cannot be imported fails the test instead of skipping it."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,18 +11,14 @@ import pytest
 
 from stellar.backends import Backend, open_backend
 from stellar.backends.sqlite import SqliteBackend
-
-CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+from tests.conftest import missing_service
 
 
 def redis_backend_or_skip(request: pytest.FixtureRequest) -> Backend:
     try:
         from stellar.backends.redis import RedisBackend  # noqa: F401
     except ImportError as exc:
-        reason = f"the Redis backend cannot be imported: {exc}"
-        if CI:
-            pytest.fail(f"required under CI: {reason}")
-        pytest.skip(reason)
+        missing_service(f"the Redis backend cannot be imported: {exc}")
     return open_backend(request.getfixturevalue("redis_url"), namespace="resque")
 
 
